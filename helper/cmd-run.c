@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "basic/log.h"
+#include "commands.h"
+#include "run-options.h"
+#include "supervisor.h"
+
+extern char **environ;
+
+/* A one-line note when a limit, not the task, ended the run. */
+static void explain(const SandboxResult *r, const SandboxSpec *spec) {
+        const SandboxLimits *l = &spec->limits;
+
+        switch (r->cause) {
+        case CAUSE_OOM:
+                log_error("task killed: out of memory (--memory %llu bytes)", (unsigned long long) l->memory_bytes);
+                break;
+        case CAUSE_TIMEOUT:
+                log_error("task killed: timeout (--timeout %llums)", (unsigned long long) (l->timeout_usec / 1000));
+                break;
+        case CAUSE_CPU_TIME:
+                log_error("task killed: cpu time limit (--cpu-time %llums)",
+                          (unsigned long long) (l->cpu_time_usec / 1000));
+                break;
+        case CAUSE_PIDS_LIMIT:
+                log_error("task hit the process limit (--pids %llu)", (unsigned long long) l->pids);
+                break;
+        case CAUSE_SETUP_ERROR:
+                if (r->exit_status == 127)
+                        log_error("%s: command not found in the sandbox", spec->argv[0]);
+                else if (r->exit_status == 126)
+                        log_error("%s: cannot execute in the sandbox: %s", spec->argv[0], strerror(r->error_errno));
+                else
+                        log_error("sandbox setup failed (%s): %s", r->error_phase, r->error_message);
+                break;
+        case CAUSE_OK:
+        case CAUSE_EXIT_NONZERO:
+        case CAUSE_SIGNAL:
+        default:
+                break;
+        }
+}
+
+int cmd_run(int argc, char **argv) {
+        double t_start = monotonic_ms();
+        RunOptions opts;
+        Supervisor sup;
+        SandboxResult res;
+        const char *what = NULL;
+        char err[512];
+        int r, status;
+
+        r = run_options_parse(argc, argv, environ, &opts, err, sizeof err);
+        if (r < 0) {
+                if (streq(err, "help")) {
+                        fputs(run_usage, stdout);
+                        return 0;
+                }
+                log_error("%s", err);
+                return EXIT_WRAPPER_FAILED;
+        }
+        if (opts.verbose)
+                log_set_max_level(LOG_LEVEL_DEBUG);
+
+        if (geteuid() != 0) {
+                log_error("run needs root to build the sandbox (no stockaded daemon in this release); "
+                          "run it as root, e.g. with sudo");
+                run_options_done(&opts);
+                return EXIT_WRAPPER_FAILED;
+        }
+
+        r = supervisor_init(&sup, &what);
+        if (r < 0) {
+                log_error_errno(r, "cannot prepare the supervisor (%s): %m; see 'stockade doctor'", what);
+                run_options_done(&opts);
+                return EXIT_WRAPPER_FAILED;
+        }
+
+        r = sandbox_run(&sup, &opts.spec, t_start, &res);
+        if (r < 0)
+                log_debug_errno(r, "supervisor failure: %m");
+        explain(&res, &opts.spec);
+        status = res.exit_status;
+
+        if (opts.result_json) {
+                r = sandbox_result_write(opts.result_json, &opts.spec, &res);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write the result to '%s': %m", opts.result_json);
+                        status = EXIT_WRAPPER_FAILED;
+                }
+        }
+        log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts.spec.request_id,
+                  exit_cause_to_string(res.cause), res.exit_status, res.startup_ms, res.wall_ms);
+
+        supervisor_done(&sup);
+        run_options_done(&opts);
+        return status;
+}

@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "basic/macro.h"
+#include "run-options.h"
+#include "script.h"
+#include "units.h"
+
+#define ENV_MAX 256
+
+const char run_usage[] =
+        "usage: stockade run [OPTIONS] -- COMMAND [ARGS...]\n"
+        "       stockade run [OPTIONS] SCRIPT [ARGS...]\n"
+        "\n"
+        "  --memory SIZE          memory ceiling, swap off (default 512MiB)\n"
+        "  --cpus N               CPU ceiling in cores, e.g. 0.5 (default 1)\n"
+        "  --pids N               process/thread ceiling (default 128)\n"
+        "  --timeout DUR          wall-clock limit, 0 for none (default 10m)\n"
+        "  --cpu-time DUR         CPU time limit for the whole sandbox (default none)\n"
+        "  --tmpfs-size SIZE      size of /tmp (default 64MiB)\n"
+        "  --bind SRC[:DST][:ro|rw]  show a host path inside (default read-only)\n"
+        "  --workdir DIR          bind DIR read-write at the same path and start there\n"
+        "  --env NAME             pass the caller's variable NAME\n"
+        "  --setenv NAME=VALUE    set a variable\n"
+        "  --uid N, --gid N       identity inside (default 65534)\n"
+        "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
+        "  --result-json FILE     write the result record there\n"
+        "  -v, --verbose          log what the supervisor does\n"
+        "\n"
+        "SIZE: 64M, 1GiB, 512K, bytes. DUR: 500ms, 30s, 5m, 1h, seconds.\n"
+        "Exit status: the task's; 128+N if killed by signal N; 125 stockade failed;\n"
+        "126 command not executable; 127 command not found.\n";
+
+enum {
+        OPT_MEMORY = 0x100,
+        OPT_CPUS,
+        OPT_PIDS,
+        OPT_TIMEOUT,
+        OPT_CPU_TIME,
+        OPT_TMPFS_SIZE,
+        OPT_BIND,
+        OPT_WORKDIR,
+        OPT_ENV,
+        OPT_SETENV,
+        OPT_UID,
+        OPT_GID,
+        OPT_REQUEST_ID,
+        OPT_RESULT_JSON,
+};
+
+static const struct option options[] = {
+        { "memory", required_argument, NULL, OPT_MEMORY },
+        { "cpus", required_argument, NULL, OPT_CPUS },
+        { "pids", required_argument, NULL, OPT_PIDS },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "cpu-time", required_argument, NULL, OPT_CPU_TIME },
+        { "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
+        { "bind", required_argument, NULL, OPT_BIND },
+        { "workdir", required_argument, NULL, OPT_WORKDIR },
+        { "env", required_argument, NULL, OPT_ENV },
+        { "setenv", required_argument, NULL, OPT_SETENV },
+        { "uid", required_argument, NULL, OPT_UID },
+        { "gid", required_argument, NULL, OPT_GID },
+        { "request-id", required_argument, NULL, OPT_REQUEST_ID },
+        { "result-json", required_argument, NULL, OPT_RESULT_JSON },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        {},
+};
+
+_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}
+
+bool request_id_valid(const char *id) {
+        size_t n = strlen(id);
+        if (n == 0 || n > SANDBOX_REQUEST_ID_MAX)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("._:-", *p))
+                        return false;
+        return true;
+}
+
+int request_id_generate(char ret[SANDBOX_REQUEST_ID_MAX + 1]) {
+        unsigned char b[16];
+        if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
+                return -errno;
+        for (size_t i = 0; i < sizeof b; i++)
+                (void) snprintf(ret + 2 * i, 3, "%02x", b[i]);
+        return 0;
+}
+
+static bool env_name_valid(const char *s, size_t len) {
+        if (len == 0 || !(isalpha((unsigned char) s[0]) || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < len; i++)
+                if (!isalnum((unsigned char) s[i]) && s[i] != '_')
+                        return false;
+        return true;
+}
+
+/* An absolute path inside the sandbox: no "." or ".." components, not "/",
+ * and not over the walls the supervisor builds itself. */
+static bool dest_valid(const char *p) {
+        static const char *const reserved[] = { "/proc", "/dev", SCRIPT_DIR };
+        if (p[0] != '/' || p[1] == 0 || strlen(p) >= PATH_MAX)
+                return false;
+        for (const char *c = p; *c;) {
+                const char *e;
+                while (*c == '/')
+                        c++;
+                e = strchrnul(c, '/');
+                if ((e - c == 1 && c[0] == '.') || (e - c == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                c = e;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
+                size_t l = strlen(reserved[i]);
+                if (strncmp(p, reserved[i], l) == 0 && (p[l] == 0 || p[l] == '/'))
+                        return false;
+        }
+        return true;
+}
+
+/* Collapses repeated and trailing slashes. */
+static void path_simplify(char *p) {
+        char *w = p;
+        for (char *r = p; *r; r++)
+                if (!(*r == '/' && w > p && w[-1] == '/'))
+                        *w++ = *r;
+        if (w > p + 1 && w[-1] == '/')
+                w--;
+        *w = 0;
+}
+
+static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
+        _cleanup_free_ char *copy = strdup(arg), *src = NULL, *dst = NULL;
+        char *parts[3] = {}, *save = NULL;
+        size_t n = 0;
+        BindMode mode = BIND_RO;
+        BindSpec *nb;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
+                if (n == 3)
+                        return fail(err, errlen, "--bind '%s': too many ':'; use SRC[:DST][:ro|rw]", arg);
+                parts[n++] = t;
+        }
+        if (n == 0)
+                return fail(err, errlen, "--bind needs a path; use SRC[:DST][:ro|rw]");
+        if (n >= 2 && (streq(parts[n - 1], "ro") || streq(parts[n - 1], "rw"))) {
+                mode = streq(parts[n - 1], "rw") ? BIND_RW : BIND_RO;
+                n--;
+        } else if (n == 3)
+                return fail(err, errlen, "--bind '%s': the mode must be 'ro' or 'rw'", arg);
+
+        src = realpath(parts[0], NULL);
+        if (!src)
+                return fail(err, errlen, "--bind: cannot use '%s': %s; give an existing host path", parts[0],
+                            strerror(errno));
+        dst = strdup(n == 2 ? parts[1] : src);
+        if (!dst)
+                return -ENOMEM;
+        path_simplify(dst);
+        if (!dest_valid(dst))
+                return fail(err, errlen,
+                            "--bind: bad destination '%s'; give an absolute path without '.' or '..', "
+                            "not /, /proc, /dev or " SCRIPT_DIR, dst);
+        nb = reallocarray(o->spec.binds, o->spec.n_binds + 1, sizeof *nb);
+        if (!nb)
+                return -ENOMEM;
+        o->spec.binds = nb;
+        nb[o->spec.n_binds++] = (BindSpec) { .source = TAKE_PTR(src), .dest = TAKE_PTR(dst), .mode = mode };
+        return 0;
+}
+
+static int env_add(char **env, size_t *n, const char *name, size_t nlen, const char *value) {
+        char *s;
+        for (size_t i = 0; i < *n; i++)
+                if (strncmp(env[i], name, nlen) == 0 && env[i][nlen] == '=') {
+                        if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
+                                return -ENOMEM;
+                        free(env[i]);
+                        env[i] = s;
+                        return 0;
+                }
+        if (*n >= ENV_MAX)
+                return -E2BIG;
+        if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
+                return -ENOMEM;
+        env[(*n)++] = s;
+        return 0;
+}
+
+static const char *host_getenv(char **host_env, const char *name) {
+        size_t l = strlen(name);
+        for (char **e = host_env; e && *e; e++)
+                if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
+                        return *e + l + 1;
+        return NULL;
+}
+
+static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, size_t errlen) {
+        uint64_t v;
+        if (parse_u64(arg, &v) < 0 || v >= 0xFFFFFFFFu)
+                return fail(err, errlen, "%s '%s': expected a numeric id", opt, arg);
+        if (v == 0)
+                return fail(err, errlen, "%s 0: the task must not run as root; pick an unprivileged id", opt);
+        *ret = (unsigned) v;
+        return 0;
+}
+
+int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, char *err, size_t errlen) {
+        char **env = NULL, **pass = NULL, **set = NULL;
+        size_t n_env = 0, n_pass = 0, n_set = 0;
+        bool dashdash;
+        int c, r = 0;
+
+        *o = (RunOptions) { .spec.uid = 65534, .spec.gid = 65534 };
+        sandbox_limits_default(&o->spec.limits);
+        err[0] = 0;
+
+        pass = calloc((size_t) argc + 1, sizeof(char *));
+        set = calloc((size_t) argc + 1, sizeof(char *));
+        env = calloc(ENV_MAX + 1, sizeof(char *));
+        if (!pass || !set || !env) {
+                r = -ENOMEM;
+                goto out;
+        }
+
+        optind = 0; /* full reset: parse may run more than once per process */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:vh", options, NULL)) >= 0) {
+                SandboxLimits *l = &o->spec.limits;
+                const char *a = optarg;
+                switch (c) {
+                case OPT_MEMORY:
+                        if (parse_size(a, &l->memory_bytes) < 0 || l->memory_bytes < (4u << 20))
+                                r = fail(err, errlen, "--memory '%s': expected a size of at least 4M, e.g. 64M or 1GiB", a);
+                        break;
+                case OPT_CPUS:
+                        if (parse_cpus(a, &l->cpu_millicores) < 0)
+                                r = fail(err, errlen, "--cpus '%s': expected cores as a decimal of at least 0.01, e.g. 0.5", a);
+                        break;
+                case OPT_PIDS:
+                        if (parse_u64(a, &l->pids) < 0 || l->pids == 0 || l->pids > 4194304)
+                                r = fail(err, errlen, "--pids '%s': expected a number from 1 to 4194304", a);
+                        break;
+                case OPT_TIMEOUT:
+                        if (parse_duration(a, &l->timeout_usec) < 0)
+                                r = fail(err, errlen, "--timeout '%s': expected a duration, e.g. 500ms, 30s or 5m", a);
+                        break;
+                case OPT_CPU_TIME:
+                        if (parse_duration(a, &l->cpu_time_usec) < 0)
+                                r = fail(err, errlen, "--cpu-time '%s': expected a duration, e.g. 500ms, 30s or 5m", a);
+                        break;
+                case OPT_TMPFS_SIZE:
+                        if (parse_size(a, &l->tmpfs_bytes) < 0 || l->tmpfs_bytes < 4096)
+                                r = fail(err, errlen, "--tmpfs-size '%s': expected a size, e.g. 64M", a);
+                        break;
+                case OPT_BIND:
+                        r = add_bind(o, a, err, errlen);
+                        break;
+                case OPT_WORKDIR: {
+                        struct stat st;
+                        free(o->spec.workdir);
+                        o->spec.workdir = realpath(a, NULL);
+                        if (!o->spec.workdir || stat(o->spec.workdir, &st) < 0 || !S_ISDIR(st.st_mode))
+                                r = fail(err, errlen, "--workdir '%s': not an existing directory", a);
+                        else if (!dest_valid(o->spec.workdir))
+                                r = fail(err, errlen, "--workdir '%s': cannot be /, /proc or /dev", a);
+                        break;
+                }
+                case OPT_ENV:
+                        if (!env_name_valid(a, strlen(a)))
+                                r = fail(err, errlen, "--env '%s': expected a variable name", a);
+                        pass[n_pass++] = (char *) a;
+                        break;
+                case OPT_SETENV: {
+                        const char *eq = strchr(a, '=');
+                        if (!eq || !env_name_valid(a, (size_t) (eq - a)))
+                                r = fail(err, errlen, "--setenv '%s': expected NAME=VALUE", a);
+                        set[n_set++] = (char *) a;
+                        break;
+                }
+                case OPT_UID:
+                        r = parse_id("--uid", a, &o->spec.uid, err, errlen);
+                        break;
+                case OPT_GID:
+                        r = parse_id("--gid", a, &o->spec.gid, err, errlen);
+                        break;
+                case OPT_REQUEST_ID:
+                        if (!request_id_valid(a))
+                                r = fail(err, errlen, "--request-id '%s': use 1-128 of A-Z a-z 0-9 . _ : -", a);
+                        else
+                                (void) snprintf(o->spec.request_id, sizeof o->spec.request_id, "%s", a);
+                        break;
+                case OPT_RESULT_JSON:
+                        free(o->result_json);
+                        o->result_json = strdup(a);
+                        if (!o->result_json)
+                                r = -ENOMEM;
+                        break;
+                case 'v':
+                        o->verbose = true;
+                        break;
+                case 'h':
+                        r = fail(err, errlen, "help");
+                        break;
+                case ':':
+                        r = fail(err, errlen, "option '%s' needs a value; see 'stockade run --help'", argv[optind - 1]);
+                        break;
+                case '?':
+                default:
+                        r = fail(err, errlen, "unknown option '%s'; see 'stockade run --help'", argv[optind - 1]);
+                        break;
+                }
+                if (r < 0)
+                        goto out;
+        }
+
+        dashdash = optind > 0 && optind <= argc && streq(argv[optind - 1], "--");
+        if (optind >= argc) {
+                r = fail(err, errlen, "no command given; use 'stockade run -- COMMAND [ARGS...]' or 'stockade run SCRIPT'");
+                goto out;
+        }
+
+        if (!o->spec.request_id[0]) {
+                r = request_id_generate(o->spec.request_id);
+                if (r < 0)
+                        goto out;
+        }
+
+        /* The environment: cleared, then safe defaults, then what was asked. */
+        if ((r = env_add(env, &n_env, "PATH", 4, "/usr/local/bin:/usr/bin:/bin")) < 0 ||
+            (r = env_add(env, &n_env, "LANG", 4, "C.UTF-8")) < 0 ||
+            (r = env_add(env, &n_env, "HOME", 4, "/tmp")) < 0)
+                goto out;
+        for (size_t i = 0; i < n_pass; i++) {
+                const char *v = host_getenv(host_env, pass[i]);
+                if (v && (r = env_add(env, &n_env, pass[i], strlen(pass[i]), v)) < 0)
+                        goto out;
+        }
+        for (size_t i = 0; i < n_set; i++) {
+                const char *eq = strchr(set[i], '=');
+                if ((r = env_add(env, &n_env, set[i], (size_t) (eq - set[i]), eq + 1)) < 0)
+                        goto out;
+        }
+        o->spec.envp = TAKE_PTR(env);
+
+        if (dashdash) {
+                size_t n = (size_t) (argc - optind);
+                o->spec.origin = CODE_COMMAND;
+                o->spec.argv = calloc(n + 1, sizeof(char *));
+                if (!o->spec.argv) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (!(o->spec.argv[i] = strdup(argv[optind + (int) i]))) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+        } else {
+                char msg[512];
+                r = script_resolve(argv[optind], argv + optind + 1, &o->spec, msg, sizeof msg);
+                if (r < 0) {
+                        if (r == -ENOMEM)
+                                goto out;
+                        r = fail(err, errlen, "%s", msg);
+                        goto out;
+                }
+        }
+        r = 0;
+out:
+        if (env) {
+                for (size_t i = 0; i < n_env; i++)
+                        free(env[i]);
+                free(env);
+        }
+        free(pass);
+        free(set);
+        if (r == -ENOMEM && !err[0])
+                (void) fail(err, errlen, "out of memory");
+        if (r < 0)
+                run_options_done(o);
+        return r;
+}
+
+void run_options_done(RunOptions *o) {
+        sandbox_spec_done(&o->spec);
+        free(o->result_json);
+        o->result_json = NULL;
+}

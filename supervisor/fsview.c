@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "basic/macro.h"
+#include "fsview.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+struct mount_attr {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* The base tmpfs becomes "/" for a moment: it holds the host's old root at
+ * /oldroot and the task's root at /newroot. It is mounted over /tmp only
+ * in our private mount namespace; the host never sees it. */
+#define BASE "/tmp"
+#define NEWROOT "/newroot"
+#define OLDROOT "/oldroot"
+
+/* The directories shown read-only; symlinks (merged /usr) are recreated. */
+static const char *const system_dirs[] = {
+        "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+};
+
+/* Files of /etc no task may read. */
+static const char *const masked_globs[] = {
+        "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+        "/etc/ssh/ssh_host_*_key", "/etc/sudoers", "/etc/security/opasswd",
+};
+/* Directories of /etc hidden behind an empty one. */
+static const char *const masked_dirs[] = {
+        "/etc/ssl/private", "/etc/stockade", "/etc/sudoers.d",
+};
+
+int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char **reterr_path) {
+        FsviewSources s = FSVIEW_SOURCES_NULL;
+        int r;
+
+        if (spec->n_binds > 0) {
+                s.bind_fds = malloc(spec->n_binds * sizeof(int));
+                if (!s.bind_fds)
+                        return -ENOMEM;
+                for (size_t i = 0; i < spec->n_binds; i++)
+                        s.bind_fds[i] = -EBADF;
+        }
+        for (size_t i = 0; i < spec->n_binds; i++) {
+                s.bind_fds[i] = open(spec->binds[i].source, O_PATH | O_CLOEXEC);
+                if (s.bind_fds[i] < 0) {
+                        *reterr_path = spec->binds[i].source;
+                        goto fail;
+                }
+        }
+        if (spec->script_host_path) {
+                s.script_fd = open(spec->script_host_path, O_PATH | O_CLOEXEC);
+                if (s.script_fd < 0) {
+                        *reterr_path = spec->script_host_path;
+                        goto fail;
+                }
+        }
+        if (spec->workdir) {
+                s.workdir_fd = open(spec->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (s.workdir_fd < 0) {
+                        *reterr_path = spec->workdir;
+                        goto fail;
+                }
+        }
+        *ret = s;
+        return 0;
+fail:
+        r = -errno;
+        fsview_sources_done(&s, spec->n_binds);
+        return r;
+}
+
+void fsview_sources_done(FsviewSources *s, size_t n_binds) {
+        for (size_t i = 0; s->bind_fds && i < n_binds; i++)
+                s->bind_fds[i] = safe_close(s->bind_fds[i]);
+        free(s->bind_fds);
+        s->bind_fds = NULL;
+        s->script_fd = safe_close(s->script_fd);
+        s->workdir_fd = safe_close(s->workdir_fd);
+}
+
+static int mount_setattr_rec(const char *path, uint64_t set) {
+        struct mount_attr a = { .attr_set = set };
+        if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &a, sizeof a) >= 0)
+                return 0;
+        if (errno != ENOSYS)
+                return -errno;
+        /* Before 5.12: only the top mount can be made read-only. */
+        unsigned long fl = MS_REMOUNT | MS_BIND;
+        if (set & MOUNT_ATTR_RDONLY)
+                fl |= MS_RDONLY;
+        if (set & MOUNT_ATTR_NOSUID)
+                fl |= MS_NOSUID;
+        if (set & MOUNT_ATTR_NODEV)
+                fl |= MS_NODEV;
+        return RET_NERRNO(mount(NULL, path, NULL, fl, NULL));
+}
+
+/* Bind from a host fd (or path) at target; ro makes the whole subtree
+ * read-only. */
+static int bind_at(const char *source, const char *target, bool ro, bool user) {
+        uint64_t attrs = (ro ? MOUNT_ATTR_RDONLY : 0) | (user ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : 0);
+        if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return -errno;
+        return attrs ? mount_setattr_rec(target, attrs) : 0;
+}
+
+static int fd_source(int fd, char *buf, size_t size) {
+        /* The host's /proc (still at /oldroot) resolves our fds. */
+        (void) snprintf(buf, size, OLDROOT "/proc/self/fd/%d", fd);
+        return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        size_t len = strlen(path);
+
+        if (len >= sizeof buf)
+                return -ENAMETOOLONG;
+        memcpy(buf, path, len + 1);
+        for (char *p = buf + 1; *p; p++) {
+                if (*p != '/')
+                        continue;
+                *p = 0;
+                if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *p = '/';
+        }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* A mount point of the same kind (file or directory) as the source. */
+static int make_mount_point(const char *path, bool dir) {
+        char parent[PATH_MAX];
+        char *slash;
+        int fd, r;
+
+        if (dir)
+                return mkdir_p(path, 0755);
+        if (strlen(path) >= sizeof parent)
+                return -ENAMETOOLONG;
+        strcpy(parent, path);
+        slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+                *slash = 0;
+                r = mkdir_p(parent, 0755);
+                if (r < 0)
+                        return r;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+        if (fd < 0)
+                return errno == EEXIST || errno == EISDIR ? 0 : -errno;
+        (void) close(fd);
+        return 0;
+}
+
+static int show_system_dirs(void) {
+        char host[PATH_MAX], inside[PATH_MAX], link[PATH_MAX];
+        struct stat st;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
+                (void) snprintf(host, sizeof host, OLDROOT "%s", system_dirs[i]);
+                (void) snprintf(inside, sizeof inside, NEWROOT "%s", system_dirs[i]);
+                if (lstat(host, &st) < 0)
+                        continue;
+                if (S_ISLNK(st.st_mode)) {
+                        ssize_t n = readlink(host, link, sizeof link - 1);
+                        if (n < 0)
+                                return -errno;
+                        link[n] = 0;
+                        if (symlink(link, inside) < 0)
+                                return -errno;
+                } else if (S_ISDIR(st.st_mode)) {
+                        if (mkdir(inside, 0755) < 0)
+                                return -errno;
+                        r = bind_at(host, inside, true, false);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int mask_secrets(void) {
+        char inside[PATH_MAX];
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(masked_globs); i++) {
+                glob_t g;
+                char pattern[PATH_MAX];
+                (void) snprintf(pattern, sizeof pattern, NEWROOT "%s", masked_globs[i]);
+                if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+                        continue;
+                for (size_t k = 0; k < g.gl_pathc; k++) {
+                        r = bind_at("/mask", g.gl_pathv[k], true, true);
+                        if (r < 0) {
+                                globfree(&g);
+                                return r;
+                        }
+                }
+                globfree(&g);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(masked_dirs); i++) {
+                struct stat st;
+                (void) snprintf(inside, sizeof inside, NEWROOT "%s", masked_dirs[i]);
+                if (stat(inside, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                r = bind_at("/maskdir", inside, true, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int make_dev(const SandboxSpec *spec) {
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = {
+                { "null", 1, 3 }, { "zero", 1, 5 },    { "full", 1, 7 },
+                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+        };
+        static const struct {
+                const char *name, *target;
+        } links[] = {
+                { "ptmx", "pts/ptmx" },      { "fd", "/proc/self/fd" },
+                { "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        char path[PATH_MAX], opts[64];
+        int r;
+
+        if (mkdir(NEWROOT "/dev", 0755) < 0 ||
+            mount("tmpfs", NEWROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k,nr_inodes=64") < 0)
+                return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                (void) snprintf(path, sizeof path, NEWROOT "/dev/%s", nodes[i].name);
+                if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) >= 0) {
+                        (void) chmod(path, 0666); /* umask */
+                        continue;
+                }
+                /* Where mknod is refused (a container host), bind the host node. */
+                char host[PATH_MAX];
+                (void) snprintf(host, sizeof host, OLDROOT "/dev/%s", nodes[i].name);
+                r = make_mount_point(path, false);
+                if (r < 0)
+                        return r;
+                r = bind_at(host, path, false, false);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(links); i++) {
+                (void) snprintf(path, sizeof path, NEWROOT "/dev/%s", links[i].name);
+                if (symlink(links[i].target, path) < 0)
+                        return -errno;
+        }
+        if (mkdir(NEWROOT "/dev/pts", 0755) < 0 ||
+            mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620") < 0)
+                return -errno;
+        (void) snprintf(opts, sizeof opts, "mode=1777,size=%" PRIu64, spec->limits.tmpfs_bytes);
+        if (mkdir(NEWROOT "/dev/shm", 0755) < 0 ||
+            mount("tmpfs", NEWROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+                return -errno;
+        /* Nothing may be created in /dev itself. */
+        return RET_NERRNO(mount(NULL, NEWROOT "/dev", NULL,
+                                MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k"));
+}
+
+static int make_proc(void) {
+        if (mkdir(NEWROOT "/proc", 0555) < 0 ||
+            mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return -errno;
+        /* Kernel tunables stay read-only even for a root that slipped through. */
+        int r = bind_at(NEWROOT "/proc/sys", NEWROOT "/proc/sys", true, true);
+        if (r < 0)
+                return r;
+        if (access(NEWROOT "/proc/sysrq-trigger", F_OK) < 0)
+                return 0; /* kernel without CONFIG_MAGIC_SYSRQ */
+        return bind_at(NEWROOT "/proc/sysrq-trigger", NEWROOT "/proc/sysrq-trigger", true, true);
+}
+
+static int show_user_binds(const SandboxSpec *spec, const FsviewSources *src) {
+        char source[64], target[PATH_MAX];
+        struct stat st;
+        int r;
+
+        for (size_t i = 0; i < spec->n_binds; i++) {
+                if (fstat(src->bind_fds[i], &st) < 0)
+                        return -errno;
+                (void) fd_source(src->bind_fds[i], source, sizeof source);
+                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->binds[i].dest);
+                r = make_mount_point(target, S_ISDIR(st.st_mode));
+                if (r < 0)
+                        return r;
+                r = bind_at(source, target, spec->binds[i].mode == BIND_RO, true);
+                if (r < 0)
+                        return r;
+        }
+        if (spec->workdir) {
+                (void) fd_source(src->workdir_fd, source, sizeof source);
+                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->workdir);
+                r = make_mount_point(target, true);
+                if (r < 0)
+                        return r;
+                r = bind_at(source, target, false, true);
+                if (r < 0)
+                        return r;
+        }
+        if (spec->script_path) {
+                (void) fd_source(src->script_fd, source, sizeof source);
+                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->script_path);
+                r = make_mount_point(target, false);
+                if (r < 0)
+                        return r;
+                r = bind_at(source, target, true, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what) {
+        char opts[64];
+        int r;
+
+#define STEP(what, expr)                        \
+        do {                                    \
+                *reterr_what = (what);          \
+                r = (expr);                     \
+                if (r < 0)                      \
+                        return r;               \
+        } while (0)
+
+        /* Nothing we mount may propagate back to the host. */
+        STEP("make / private", RET_NERRNO(mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL)));
+        STEP("mount the base tmpfs", RET_NERRNO(mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV,
+                                                       "mode=0755,size=1m,nr_inodes=4096")));
+        STEP("enter the base tmpfs", RET_NERRNO(chdir(BASE)));
+        STEP("create the base tree", RET_NERRNO(mkdir("oldroot", 0755)));
+        STEP("create the base tree", RET_NERRNO(mkdir("newroot", 0755)));
+        STEP("create the base tree", RET_NERRNO(mkdir("maskdir", 0000)));
+        {
+                int fd = open("mask", O_CREAT | O_WRONLY | O_CLOEXEC, 0000);
+                STEP("create the mask file", fd < 0 ? -errno : 0);
+                (void) close(fd);
+        }
+        STEP("pivot into the base tmpfs", RET_NERRNO(syscall(SYS_pivot_root, ".", "oldroot")));
+        STEP("enter the base tmpfs", RET_NERRNO(chdir("/")));
+        STEP("bind the new root", RET_NERRNO(mount(NEWROOT, NEWROOT, NULL, MS_BIND, NULL)));
+
+        STEP("bind the system directories", show_system_dirs());
+        STEP("mask secrets in /etc", mask_secrets());
+        STEP("mount /proc", make_proc());
+        STEP("build /dev", make_dev(spec));
+        (void) snprintf(opts, sizeof opts, "mode=1777,size=%" PRIu64, spec->limits.tmpfs_bytes);
+        STEP("mount /tmp", RET_NERRNO(mkdir(NEWROOT "/tmp", 01777)));
+        STEP("mount /tmp", RET_NERRNO(mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)));
+        STEP("bind user paths", show_user_binds(spec, src));
+
+        /* The root itself: no new files next to /usr and /etc. */
+        STEP("make the root read-only",
+             RET_NERRNO(mount(NULL, NEWROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL)));
+        STEP("pivot into the new root", RET_NERRNO(chdir(NEWROOT)));
+        STEP("pivot into the new root", RET_NERRNO(syscall(SYS_pivot_root, ".", ".")));
+        /* The old root (the host, and the base tmpfs) sits under "." now. */
+        STEP("detach the host root", RET_NERRNO(umount2(".", MNT_DETACH)));
+        STEP("enter the work directory", RET_NERRNO(chdir(spec->workdir ? spec->workdir : "/")));
+#undef STEP
+        *reterr_what = NULL;
+        return 0;
+}

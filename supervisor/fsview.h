@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+
+#include "sandbox.h"
+
+/* Host paths the child binds, opened (O_PATH) by the parent before clone so
+ * that symlinks resolve on the host side and cannot be swapped afterwards. */
+typedef struct FsviewSources {
+        int *bind_fds;   /* one per spec->binds[i] */
+        int script_fd;
+        int workdir_fd;
+} FsviewSources;
+
+#define FSVIEW_SOURCES_NULL ((FsviewSources) { .script_fd = -EBADF, .workdir_fd = -EBADF })
+
+/* Parent side: opens every source; reterr_path names the one that failed. */
+int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char **reterr_path);
+void fsview_sources_done(FsviewSources *s, size_t n_binds);
+
+/* Child side, in fresh mount and pid namespaces, as root: builds the root
+ * described in stockade(1) and pivots into it. reterr_what names the step. */
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what);

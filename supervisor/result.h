@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* What one task did and which walls held it: encoded as the result JSON
+ * (schema documented in stockade(1), "RESULT JSON"). New fields are added,
+ * never renamed; "version" changes only on an incompatible change. */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sandbox.h"
+
+#define RESULT_SCHEMA_VERSION 1
+
+typedef enum ExitCause {
+        CAUSE_OK,
+        CAUSE_EXIT_NONZERO,
+        CAUSE_SIGNAL,
+        CAUSE_OOM,
+        CAUSE_TIMEOUT,
+        CAUSE_CPU_TIME,
+        CAUSE_PIDS_LIMIT,
+        CAUSE_SETUP_ERROR,
+        _CAUSE_MAX,
+        _CAUSE_INVALID = -EINVAL,
+} ExitCause;
+
+const char *exit_cause_to_string(ExitCause c);
+ExitCause exit_cause_from_string(const char *s);
+
+typedef enum StartPhase {
+        PHASE_PREPARE,  /* options resolved, seccomp compiled, script hashed */
+        PHASE_CGROUP,   /* cgroups created and limited */
+        PHASE_CLONE,    /* clone3 into namespaces and cgroup */
+        PHASE_MOUNT,    /* filesystem view built (child) */
+        PHASE_PRIVILEGES, /* uid, capabilities, no_new_privs (child) */
+        PHASE_SECCOMP,  /* filter installed (child) */
+        PHASE_EXEC,     /* from seccomp to the task's execve() */
+        _PHASE_MAX,
+} StartPhase;
+
+const char *start_phase_to_string(StartPhase p);
+
+/* One wall as it was actually in force for the task. */
+typedef struct WallsApplied {
+        bool ns_pid, ns_mount, ns_net, ns_ipc, ns_uts, ns_cgroup;
+        const char *cgroup_backend; /* "v2" or "hybrid" */
+        const char *memory_ctl, *cpu_ctl, *pids_ctl; /* "v1", "v2" or NULL */
+        bool swap_off;
+        bool v2_placement; /* task started in a v2 cgroup (CLONE_INTO_CGROUP) */
+        bool seccomp;
+        bool no_new_privs;
+        bool caps_cleared;
+        bool loopback_only;
+        uid_t uid;
+        gid_t gid;
+} WallsApplied;
+
+typedef struct SandboxResult {
+        ExitCause cause;
+        int exit_status;  /* what stockade run exits with */
+        int task_code;    /* exit code when the task exited, else -1 */
+        int task_signal;  /* signal that ended it, else 0 */
+
+        /* setup_error details */
+        char error_phase[32];
+        int error_errno;
+        char error_message[256];
+
+        double phase_ms[_PHASE_MAX];
+        double startup_ms;
+        double wall_ms;
+
+        uint64_t cpu_usec, cpu_user_usec, cpu_system_usec;
+        uint64_t memory_peak_bytes; /* UINT64_MAX when not known */
+        uint64_t pids_peak;         /* UINT64_MAX when not known */
+
+        WallsApplied walls;
+} SandboxResult;
+
+void sandbox_result_init(SandboxResult *r);
+
+/* Returns a malloc'd JSON document (no trailing newline), or NULL on OOM. */
+char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r);
+
+/* Writes the JSON to path atomically (temp file + rename), mode 0600. */
+int sandbox_result_write(const char *path, const SandboxSpec *spec, const SandboxResult *r);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The resolved, validated description of one task: what the launch code
+ * consumes. Filled by the CLI today and by profiles later; nothing in here
+ * knows where a value came from. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SANDBOX_UNLIMITED UINT64_MAX
+#define SANDBOX_REQUEST_ID_MAX 128
+
+typedef enum BindMode {
+        BIND_RO,
+        BIND_RW,
+} BindMode;
+
+typedef struct BindSpec {
+        char *source; /* host path, absolute */
+        char *dest;   /* path inside the sandbox, absolute */
+        BindMode mode;
+} BindSpec;
+
+typedef struct SandboxLimits {
+        uint64_t memory_bytes;   /* SANDBOX_UNLIMITED for none */
+        uint64_t cpu_millicores; /* 1000 = one core; 0 = no ceiling */
+        uint64_t pids;           /* 0 = no ceiling */
+        uint64_t timeout_usec;   /* wall clock; 0 = none */
+        uint64_t cpu_time_usec;  /* whole sandbox; 0 = none */
+        uint64_t tmpfs_bytes;    /* size of /tmp */
+} SandboxLimits;
+
+typedef enum CodeOrigin {
+        CODE_COMMAND, /* argv given after -- */
+        CODE_SCRIPT,  /* a file run through its interpreter */
+} CodeOrigin;
+
+typedef struct SandboxSpec {
+        char request_id[SANDBOX_REQUEST_ID_MAX + 1];
+
+        /* What to execute inside: argv[0] is resolved against PATH inside. */
+        char **argv;
+        char **envp; /* the complete environment of the task */
+
+        CodeOrigin origin;
+        char *script_host_path; /* CODE_SCRIPT: shown read-only at script_path */
+        char *script_path;
+        char script_sha256[65];
+
+        SandboxLimits limits;
+
+        BindSpec *binds;
+        size_t n_binds;
+        char *workdir; /* bound read-write at the same path; the start directory */
+
+        uid_t uid;
+        gid_t gid;
+} SandboxSpec;
+
+void sandbox_spec_done(SandboxSpec *spec);
+void sandbox_limits_default(SandboxLimits *ret);

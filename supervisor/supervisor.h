@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The engine's front door: what is paid once per supervisor process
+ * (host probing, the compiled seccomp program) and the lifecycle of one
+ * task: launch -> observe -> result. */
+
+#include "cgroup.h"
+#include "result.h"
+#include "sandbox.h"
+#include "syscall-filter.h"
+
+typedef struct Supervisor {
+        CgroupLayout layout;
+        SyscallFilter filter;
+        unsigned n_tasks;
+} Supervisor;
+
+/* Probes the host and compiles the default seccomp policy. On failure
+ * reterr_what names what is missing. */
+int supervisor_init(Supervisor *s, const char **reterr_what);
+void supervisor_done(Supervisor *s);
+
+/* Runs one task to completion and fills ret (always, also on setup
+ * errors). t_start_ms (CLOCK_MONOTONIC) is when the request arrived, for
+ * startup_ms; pass 0 to count from this call. Returns 0, or -errno when the
+ * supervisor itself failed (ret then describes a setup_error). */
+int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start_ms, SandboxResult *ret);
+
+double monotonic_ms(void);

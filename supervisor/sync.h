@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Messages between the supervisor and the sandbox's init over a
+ * SOCK_SEQPACKET pair: one message per datagram, so no framing.
+ *
+ *   #1 parent -> init  SYNC_GO           after v1 cgroup placement
+ *   #2 init -> parent  SYNC_STARTED      the task has exec'd (phase timings)
+ *      init -> parent  SYNC_SETUP_ERROR  a wall could not be built, or exec failed
+ *   #3 init -> parent  SYNC_TASK_EXITED  the task's wait status; init exits next
+ */
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "result.h"
+
+typedef enum SyncType {
+        SYNC_GO = 1,
+        SYNC_STARTED,
+        SYNC_SETUP_ERROR,
+        SYNC_TASK_EXITED,
+} SyncType;
+
+typedef struct SyncMsg {
+        uint32_t type;
+        int32_t err;     /* SETUP_ERROR: positive errno */
+        int32_t status;  /* TASK_EXITED: wait status */
+        uint32_t phase;  /* SETUP_ERROR: StartPhase that failed */
+        double phase_ms[_PHASE_MAX];
+        char what[192];  /* SETUP_ERROR: the step, NUL-terminated */
+} SyncMsg;
+
+static inline int sync_send(int fd, const SyncMsg *m) {
+        ssize_t n;
+        do
+                n = send(fd, m, sizeof *m, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        return n == (ssize_t) sizeof *m ? 0 : -EIO;
+}
+
+/* 0 on a message, -EPIPE on EOF (the peer is gone). */
+static inline int sync_recv(int fd, SyncMsg *m) {
+        ssize_t n;
+        do
+                n = recv(fd, m, sizeof *m, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -EPIPE;
+        if (n != (ssize_t) sizeof *m)
+                return -EBADMSG;
+        m->what[sizeof m->what - 1] = 0;
+        return 0;
+}

@@ -27,6 +27,26 @@ struct mount_attr {
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+static int open_tree_clone(const char *path) {
+        return (int) syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+}
+
+static int attach_tree(int fd, const char *target) {
+        return RET_NERRNO(syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH));
+}
+
+static int setattr_tree(int fd, uint64_t set) {
+        struct mount_attr a = { .attr_set = set };
+        return RET_NERRNO(syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a));
+}
 
 /* The base tmpfs becomes "/" for a moment: it holds the host's old root at
  * /oldroot and the task's root at /newroot. It is mounted over /tmp only
@@ -50,9 +70,31 @@ static const char *const masked_dirs[] = {
         "/etc/ssl/private", "/etc/stockade", "/etc/sudoers.d",
 };
 
+/* A detached copy of a host path, made in the supervisor's own mount
+ * namespace: the kernel refuses to bind a mount of another namespace, so
+ * the child cannot do this from its fresh one. It attaches the copy. */
+static int clone_source(const char *path, bool ro, bool want_dir) {
+        struct stat st;
+        int fd, r;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        if (want_dir && !S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        fd = open_tree_clone(path);
+        if (fd < 0)
+                return -errno;
+        r = setattr_tree(fd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0));
+        if (r < 0) {
+                (void) close(fd);
+                return r;
+        }
+        return fd;
+}
+
 int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char **reterr_path) {
         FsviewSources s = FSVIEW_SOURCES_NULL;
-        int r;
+        int r = 0;
 
         if (spec->n_binds > 0) {
                 s.bind_fds = malloc(spec->n_binds * sizeof(int));
@@ -62,22 +104,22 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
                         s.bind_fds[i] = -EBADF;
         }
         for (size_t i = 0; i < spec->n_binds; i++) {
-                s.bind_fds[i] = open(spec->binds[i].source, O_PATH | O_CLOEXEC);
-                if (s.bind_fds[i] < 0) {
+                r = s.bind_fds[i] = clone_source(spec->binds[i].source, spec->binds[i].mode == BIND_RO, false);
+                if (r < 0) {
                         *reterr_path = spec->binds[i].source;
                         goto fail;
                 }
         }
         if (spec->script_host_path) {
-                s.script_fd = open(spec->script_host_path, O_PATH | O_CLOEXEC);
-                if (s.script_fd < 0) {
+                r = s.script_fd = clone_source(spec->script_host_path, true, false);
+                if (r < 0) {
                         *reterr_path = spec->script_host_path;
                         goto fail;
                 }
         }
         if (spec->workdir) {
-                s.workdir_fd = open(spec->workdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (s.workdir_fd < 0) {
+                r = s.workdir_fd = clone_source(spec->workdir, false, true);
+                if (r < 0) {
                         *reterr_path = spec->workdir;
                         goto fail;
                 }
@@ -85,7 +127,6 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
         *ret = s;
         return 0;
 fail:
-        r = -errno;
         fsview_sources_done(&s, spec->n_binds);
         return r;
 }
@@ -123,12 +164,6 @@ static int bind_at(const char *source, const char *target, bool ro, bool user) {
         if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return -errno;
         return attrs ? mount_setattr_rec(target, attrs) : 0;
-}
-
-static int fd_source(int fd, char *buf, size_t size) {
-        /* The host's /proc (still at /oldroot) resolves our fds. */
-        (void) snprintf(buf, size, OLDROOT "/proc/self/fd/%d", fd);
-        return 0;
 }
 
 static int mkdir_p(const char *path, mode_t mode) {
@@ -303,40 +338,35 @@ static int make_proc(void) {
         return bind_at(NEWROOT "/proc/sysrq-trigger", NEWROOT "/proc/sysrq-trigger", true, true);
 }
 
+static int attach_at(int fd, const char *dest, bool dir) {
+        char target[PATH_MAX];
+        int r;
+
+        (void) snprintf(target, sizeof target, NEWROOT "%s", dest);
+        r = make_mount_point(target, dir);
+        if (r < 0)
+                return r;
+        return attach_tree(fd, target);
+}
+
 static int show_user_binds(const SandboxSpec *spec, const FsviewSources *src) {
-        char source[64], target[PATH_MAX];
         struct stat st;
         int r;
 
         for (size_t i = 0; i < spec->n_binds; i++) {
                 if (fstat(src->bind_fds[i], &st) < 0)
                         return -errno;
-                (void) fd_source(src->bind_fds[i], source, sizeof source);
-                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->binds[i].dest);
-                r = make_mount_point(target, S_ISDIR(st.st_mode));
-                if (r < 0)
-                        return r;
-                r = bind_at(source, target, spec->binds[i].mode == BIND_RO, true);
+                r = attach_at(src->bind_fds[i], spec->binds[i].dest, S_ISDIR(st.st_mode));
                 if (r < 0)
                         return r;
         }
         if (spec->workdir) {
-                (void) fd_source(src->workdir_fd, source, sizeof source);
-                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->workdir);
-                r = make_mount_point(target, true);
-                if (r < 0)
-                        return r;
-                r = bind_at(source, target, false, true);
+                r = attach_at(src->workdir_fd, spec->workdir, true);
                 if (r < 0)
                         return r;
         }
         if (spec->script_path) {
-                (void) fd_source(src->script_fd, source, sizeof source);
-                (void) snprintf(target, sizeof target, NEWROOT "%s", spec->script_path);
-                r = make_mount_point(target, false);
-                if (r < 0)
-                        return r;
-                r = bind_at(source, target, true, true);
+                r = attach_at(src->script_fd, spec->script_path, false);
                 if (r < 0)
                         return r;
         }

@@ -5,8 +5,10 @@
 
 #include "sandbox.h"
 
-/* Host paths the child binds, opened (O_PATH) by the parent before clone so
- * that symlinks resolve on the host side and cannot be swapped afterwards. */
+/* Host paths the child shows, as detached mount trees (open_tree clones)
+ * made by the parent before clone: symlinks resolve on the host side, the
+ * mode (ro, nosuid, nodev) is set on the tree, and nothing can be swapped
+ * between the check and the mount. */
 typedef struct FsviewSources {
         int *bind_fds;   /* one per spec->binds[i] */
         int script_fd;

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/sha256.h"
 #include "script.h"
 
 static const struct {
@@ -19,17 +19,6 @@ static const struct {
         { ".py", "python3" }, { ".sh", "/bin/sh" }, { ".bash", "bash" }, { ".js", "node" },
         { ".mjs", "node" },   { ".pl", "perl" },    { ".rb", "ruby" },   { ".lua", "lua" },
 };
-
-int sha256_hex(const void *data, size_t len, char ret[65]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-
-        if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-                return -EIO;
-        for (unsigned i = 0; i < mdlen; i++)
-                (void) snprintf(ret + 2 * i, 3, "%02x", md[i]);
-        return 0;
-}
 
 int script_interpreter(const char *head, size_t len, const char *name, char **ret_interp, char **ret_arg) {
         const char *dot;

@@ -16,6 +16,3 @@ int script_resolve(const char *host_path, char *const *args, SandboxSpec *spec, 
 
 /* Pure: interpreter argv (1 or 2 words) for a script's first bytes and name. */
 int script_interpreter(const char *head, size_t len, const char *name, char **ret_interp, char **ret_arg);
-
-/* SHA-256 of a buffer, as 64 hex digits. */
-int sha256_hex(const void *data, size_t len, char ret[65]);

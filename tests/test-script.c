@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "basic/sha256.h"
 #include "script.h"
 
 static void expect(const char *head, const char *name, const char *interp, const char *arg) {

@@ -116,7 +116,8 @@ static void kill_sandbox(Run *run) {
 static void handle_sync(Run *run, SandboxResult *r, double t_start) {
         SyncMsg m;
 
-        while (sync_recv(run->sync_fd, &m) >= 0) {
+        /* Drain what is queued; never block the event loop. */
+        while (sync_recv(run->sync_fd, &m, MSG_DONTWAIT) >= 0) {
                 switch (m.type) {
                 case SYNC_STARTED:
                         run->got_started = true;
@@ -310,7 +311,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         _cleanup_close_ int sigfd = -EBADF;
         char name[64];
         const char *what = NULL;
-        double t, t_wall = 0;
+        double t;
         bool v2_placement = false;
         sigset_t oldmask;
         int sv[2], ret = 0;
@@ -369,7 +370,6 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 sandbox_init_main(&ctx);
         }
         (void) close(sv[1]);
-        t_wall = monotonic_ms();
 
         ret = cgroup_attach_v1(&run.cg, run.pid);
         if (ret >= 0 && !v2_placement) {
@@ -398,7 +398,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 set_error(r, "observe", ret, "lost track of the task");
                 goto out_mask;
         }
-        r->wall_ms = monotonic_ms() - t_wall;
+        r->wall_ms = monotonic_ms() - t_start;
 
         (void) cgroup_read_usage(&run.cg, &usage);
         r->cpu_usec = usage.cpu_usec;

@@ -184,7 +184,7 @@ char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
         add(root, "walls", walls_to_json(&r->walls));
 
         {
-                const char *t = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+                const char *t = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
                 s = t ? strdup(t) : NULL;
         }
         json_object_put(root);

@@ -69,8 +69,8 @@ typedef struct SandboxResult {
         char error_message[256];
 
         double phase_ms[_PHASE_MAX];
-        double startup_ms;
-        double wall_ms;
+        double startup_ms; /* request arrival to the task's execve() */
+        double wall_ms;    /* request arrival to the end of the sandbox */
 
         uint64_t cpu_usec, cpu_user_usec, cpu_system_usec;
         uint64_t memory_peak_bytes; /* UINT64_MAX when not known */

@@ -102,7 +102,7 @@ void sandbox_init_main(const InitContext *ctx) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 
         /* #1: wait until the parent has put us in every cgroup. */
-        if (sync_recv(fd, &go) < 0 || go.type != SYNC_GO)
+        if (sync_recv(fd, &go, 0) < 0 || go.type != SYNC_GO)
                 _exit(125);
 
         t = now_ms();

@@ -42,11 +42,12 @@ static inline int sync_send(int fd, const SyncMsg *m) {
         return n == (ssize_t) sizeof *m ? 0 : -EIO;
 }
 
-/* 0 on a message, -EPIPE on EOF (the peer is gone). */
-static inline int sync_recv(int fd, SyncMsg *m) {
+/* 0 on a message, -EPIPE on EOF (the peer is gone), -EAGAIN when flags
+ * has MSG_DONTWAIT and nothing is queued. */
+static inline int sync_recv(int fd, SyncMsg *m, int flags) {
         ssize_t n;
         do
-                n = recv(fd, m, sizeof *m, MSG_CMSG_CLOEXEC);
+                n = recv(fd, m, sizeof *m, MSG_CMSG_CLOEXEC | flags);
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return -errno;

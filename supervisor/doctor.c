@@ -19,6 +19,7 @@
 #include "doctor.h"
 
 #if HAVE_LIBBPF
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #endif
 
@@ -117,6 +118,29 @@ static void probe_mount_api(DoctorReport *r) {
             ok ? "recursive read-only binds" : "before 5.12: only top mounts of binds are read-only");
 }
 
+#if HAVE_LIBBPF
+/* libbpf's generic probe guesses from verifier messages for BTF-attached
+ * types; load a real two-instruction program against the kernel's BTF. */
+static void probe_btf_prog(DoctorReport *r, const char *name, enum bpf_prog_type type,
+                           enum bpf_attach_type attach, const char *target, const char *use) {
+        const struct bpf_insn insns[] = {
+                { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+                { .code = BPF_JMP | BPF_EXIT },
+        };
+        int id = libbpf_find_vmlinux_btf_id(target, attach), fd;
+
+        if (id < 0) {
+                add(r, name, false, false, "no BTF for %s (%s)", target, use);
+                return;
+        }
+        LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach, .attach_btf_id = (__u32) id);
+        fd = bpf_prog_load(type, NULL, "GPL", insns, ELEMENTSOF(insns), &opts);
+        add(r, name, fd >= 0, false, "%s (%s)", fd >= 0 ? "loads" : strerror(errno), use);
+        if (fd >= 0)
+                (void) close(fd);
+}
+#endif
+
 static void probe_bpf(DoctorReport *r) {
         struct statfs sf;
         bool btf = access("/sys/kernel/btf/vmlinux", R_OK) >= 0;
@@ -124,20 +148,24 @@ static void probe_bpf(DoctorReport *r) {
         bool fs = statfs("/sys/fs/bpf", &sf) >= 0 && sf.f_type == BPF_FS_MAGIC;
         add(r, "bpffs", fs, false, fs ? "mounted at /sys/fs/bpf" : "not mounted at /sys/fs/bpf (mountable on demand)");
 #if HAVE_LIBBPF
+        /* Failed probes are answers here, not errors to print. */
+        (void) libbpf_set_print(NULL);
         static const struct {
                 enum bpf_prog_type t;
                 const char *name, *use;
         } types[] = {
                 { BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "bpf cgroup/connect", "egress allowlist" },
                 { BPF_PROG_TYPE_CGROUP_SKB, "bpf cgroup_skb", "egress second wall" },
-                { BPF_PROG_TYPE_TRACING, "bpf tp_btf", "syscall and process shape" },
-                { BPF_PROG_TYPE_LSM, "bpf lsm", "not used; reported for completeness" },
         };
         for (size_t i = 0; i < ELEMENTSOF(types); i++) {
                 int ok = libbpf_probe_bpf_prog_type(types[i].t, NULL);
                 add(r, types[i].name, ok > 0, false, "%s (%s)",
                     ok > 0 ? "loads" : ok == 0 ? "refused by this kernel" : "probe failed", types[i].use);
         }
+        probe_btf_prog(r, "bpf tp_btf", BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "sys_enter",
+                       "syscall and process shape");
+        probe_btf_prog(r, "bpf lsm", BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open",
+                       "not used; reported for completeness");
         int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
         add(r, "bpf ringbuf", rb > 0, false, rb > 0 ? "available" : "unavailable");
 #else

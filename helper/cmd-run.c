@@ -73,6 +73,9 @@ int cmd_run(int argc, char **argv) {
                 return EXIT_WRAPPER_FAILED;
         }
 
+        /* Held from here to exit: a signal for the task is relayed to it
+         * once it runs, and never cuts the result record short. */
+        (void) sandbox_block_relayed_signals(NULL);
         r = supervisor_init(&sup, &what);
         if (r < 0) {
                 log_error_errno(r, "cannot prepare the supervisor (%s): %m; see 'stockade doctor'", what);

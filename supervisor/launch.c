@@ -295,13 +295,22 @@ static void classify(const Run *run, const CgroupUsage *u, SandboxResult *r) {
                 r->cause = CAUSE_EXIT_NONZERO;
 }
 
-static int block_relayed(sigset_t *ret_old) {
+int sandbox_block_relayed_signals(sigset_t *ret_old) {
         sigset_t set;
         sigemptyset(&set);
         for (size_t i = 0; i < ELEMENTSOF(relayed); i++)
                 sigaddset(&set, relayed[i]);
-        if (sigprocmask(SIG_BLOCK, &set, ret_old) < 0)
-                return -errno;
+        return RET_NERRNO(sigprocmask(SIG_BLOCK, &set, ret_old));
+}
+
+static int block_relayed(sigset_t *ret_old) {
+        sigset_t set;
+        int r = sandbox_block_relayed_signals(ret_old);
+        if (r < 0)
+                return r;
+        sigemptyset(&set);
+        for (size_t i = 0; i < ELEMENTSOF(relayed); i++)
+                sigaddset(&set, relayed[i]);
         return RET_NERRNO(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
@@ -321,11 +330,19 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         if (t_start <= 0)
                 t_start = monotonic_ms();
 
-        t = monotonic_ms();
+        /* Blocked before anything is created: a ^C or SIGTERM from here on
+         * is relayed to the task, and cleanup always runs. */
+        sigfd = block_relayed(&oldmask);
+        if (sigfd < 0) {
+                set_error(r, "prepare", sigfd, "cannot set up signal relaying");
+                return sigfd;
+        }
+
         ret = fsview_sources_open(spec, &src, &what);
         if (ret < 0) {
                 set_error(r, "prepare", ret, "cannot open '%s'", what);
-                return 0;
+                ret = 0;
+                goto out;
         }
         r->phase_ms[PHASE_PREPARE] = monotonic_ms() - t_start;
 
@@ -347,22 +364,13 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         }
         run.sync_fd = sv[0];
 
-        /* Blocked before clone: a ^C during setup is relayed, not lost. */
-        sigfd = block_relayed(&oldmask);
-        if (sigfd < 0) {
-                ret = sigfd;
-                set_error(r, "clone", ret, "cannot set up signal relaying");
-                (void) close(sv[1]);
-                goto out;
-        }
-
         t = monotonic_ms();
         run.pid = clone_into(&run, &run.pidfd, &v2_placement);
         if (run.pid < 0) {
                 ret = -errno;
                 set_error(r, "clone", ret, "cannot clone into new namespaces");
                 (void) close(sv[1]);
-                goto out_mask;
+                goto out;
         }
         if (run.pid == 0) {
                 InitContext ctx = { .spec = spec, .filter = &s->filter, .sources = &src, .sync_fd = sv[1] };
@@ -382,7 +390,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 kill_sandbox(&run);
                 (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
                 ret = 0;
-                goto out_mask;
+                goto out;
         }
         {
                 SyncMsg go = { .type = SYNC_GO };
@@ -396,7 +404,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 kill_sandbox(&run);
                 (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
                 set_error(r, "observe", ret, "lost track of the task");
-                goto out_mask;
+                goto out;
         }
         r->wall_ms = monotonic_ms() - t_start;
 
@@ -412,12 +420,11 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         if (!run.got_started)
                 r->walls.seccomp = r->walls.no_new_privs = r->walls.caps_cleared = r->walls.loopback_only = false;
 
-out_mask:
-        (void) sigprocmask(SIG_SETMASK, &oldmask, NULL);
 out:
         run.pidfd = safe_close(run.pidfd);
         run.sync_fd = safe_close(run.sync_fd);
         cgroup_destroy(&run.cg);
         fsview_sources_done(&src, spec->n_binds);
+        (void) sigprocmask(SIG_SETMASK, &oldmask, NULL);
         return ret < 0 ? ret : 0;
 }

@@ -5,6 +5,8 @@
  * (host probing, the compiled seccomp program) and the lifecycle of one
  * task: launch -> observe -> result. */
 
+#include <signal.h>
+
 #include "cgroup.h"
 #include "result.h"
 #include "sandbox.h"
@@ -26,5 +28,10 @@ void supervisor_done(Supervisor *s);
  * startup_ms; pass 0 to count from this call. Returns 0, or -errno when the
  * supervisor itself failed (ret then describes a setup_error). */
 int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start_ms, SandboxResult *ret);
+
+/* Blocks the signals a supervisor relays to its task (INT, TERM, HUP,
+ * QUIT, USR1, USR2, WINCH). A caller that blocks them early keeps a signal
+ * sent before the task exists pending, and sandbox_run() relays it. */
+int sandbox_block_relayed_signals(sigset_t *ret_old);
 
 double monotonic_ms(void);

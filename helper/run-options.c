@@ -167,7 +167,7 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
                 mode = streq(parts[n - 1], "rw") ? BIND_RW : BIND_RO;
                 n--;
         } else if (n == 3)
-                return fail(err, errlen, "--bind '%s': the mode must be 'ro' or 'rw'", arg);
+                return fail(err, errlen, "--bind '%s': unknown mode; end it with :ro or :rw", arg);
 
         src = realpath(parts[0], NULL);
         if (!src)
@@ -218,7 +218,7 @@ static const char *host_getenv(char **host_env, const char *name) {
 static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, size_t errlen) {
         uint64_t v;
         if (parse_u64(arg, &v) < 0 || v >= 0xFFFFFFFFu)
-                return fail(err, errlen, "%s '%s': expected a numeric id", opt, arg);
+                return fail(err, errlen, "%s '%s' is not a numeric id; give a number such as 65534", opt, arg);
         if (v == 0)
                 return fail(err, errlen, "%s 0: the task must not run as root; pick an unprivileged id", opt);
         *ret = (unsigned) v;
@@ -251,27 +251,27 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
                 switch (c) {
                 case OPT_MEMORY:
                         if (parse_size(a, &l->memory_bytes) < 0 || l->memory_bytes < (4u << 20))
-                                r = fail(err, errlen, "--memory '%s': expected a size of at least 4M, e.g. 64M or 1GiB", a);
+                                r = fail(err, errlen, "--memory '%s' is not a size of at least 4M; write it like 64M or 1GiB", a);
                         break;
                 case OPT_CPUS:
                         if (parse_cpus(a, &l->cpu_millicores) < 0)
-                                r = fail(err, errlen, "--cpus '%s': expected cores as a decimal of at least 0.01, e.g. 0.5", a);
+                                r = fail(err, errlen, "--cpus '%s' is not a number of cores; write a decimal of at least 0.01, like 0.5", a);
                         break;
                 case OPT_PIDS:
                         if (parse_u64(a, &l->pids) < 0 || l->pids == 0 || l->pids > 4194304)
-                                r = fail(err, errlen, "--pids '%s': expected a number from 1 to 4194304", a);
+                                r = fail(err, errlen, "--pids '%s' is out of range; give a number from 1 to 4194304", a);
                         break;
                 case OPT_TIMEOUT:
                         if (parse_duration(a, &l->timeout_usec) < 0)
-                                r = fail(err, errlen, "--timeout '%s': expected a duration, e.g. 500ms, 30s or 5m", a);
+                                r = fail(err, errlen, "--timeout '%s' is not a duration; write it like 500ms, 30s or 5m", a);
                         break;
                 case OPT_CPU_TIME:
                         if (parse_duration(a, &l->cpu_time_usec) < 0)
-                                r = fail(err, errlen, "--cpu-time '%s': expected a duration, e.g. 500ms, 30s or 5m", a);
+                                r = fail(err, errlen, "--cpu-time '%s' is not a duration; write it like 500ms, 30s or 5m", a);
                         break;
                 case OPT_TMPFS_SIZE:
                         if (parse_size(a, &l->tmpfs_bytes) < 0 || l->tmpfs_bytes < 4096)
-                                r = fail(err, errlen, "--tmpfs-size '%s': expected a size, e.g. 64M", a);
+                                r = fail(err, errlen, "--tmpfs-size '%s' is not a size; write it like 64M", a);
                         break;
                 case OPT_BIND:
                         r = add_bind(o, a, err, errlen);
@@ -281,20 +281,20 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
                         free(o->spec.workdir);
                         o->spec.workdir = realpath(a, NULL);
                         if (!o->spec.workdir || stat(o->spec.workdir, &st) < 0 || !S_ISDIR(st.st_mode))
-                                r = fail(err, errlen, "--workdir '%s': not an existing directory", a);
+                                r = fail(err, errlen, "--workdir '%s' is not an existing directory; create it or give another", a);
                         else if (!dest_valid(o->spec.workdir))
-                                r = fail(err, errlen, "--workdir '%s': cannot be /, /proc or /dev", a);
+                                r = fail(err, errlen, "--workdir '%s' would cover a wall; pick a directory outside /, /proc and /dev", a);
                         break;
                 }
                 case OPT_ENV:
                         if (!env_name_valid(a, strlen(a)))
-                                r = fail(err, errlen, "--env '%s': expected a variable name", a);
+                                r = fail(err, errlen, "--env '%s' is not a variable name; use letters, digits and _", a);
                         pass[n_pass++] = (char *) a;
                         break;
                 case OPT_SETENV: {
                         const char *eq = strchr(a, '=');
                         if (!eq || !env_name_valid(a, (size_t) (eq - a)))
-                                r = fail(err, errlen, "--setenv '%s': expected NAME=VALUE", a);
+                                r = fail(err, errlen, "--setenv '%s' has no value; write NAME=VALUE", a);
                         set[n_set++] = (char *) a;
                         break;
                 }
@@ -306,7 +306,7 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
                         break;
                 case OPT_REQUEST_ID:
                         if (!request_id_valid(a))
-                                r = fail(err, errlen, "--request-id '%s': use 1-128 of A-Z a-z 0-9 . _ : -", a);
+                                r = fail(err, errlen, "--request-id '%s' is not valid; use 1 to 128 of A-Z a-z 0-9 . _ : -", a);
                         else
                                 (void) snprintf(o->spec.request_id, sizeof o->spec.request_id, "%s", a);
                         break;

@@ -15,6 +15,7 @@
 
 #include "basic/macro.h"
 #include "fsview.h"
+#include "script.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
@@ -110,13 +111,6 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
                         goto fail;
                 }
         }
-        if (spec->script_host_path) {
-                r = s.script_fd = clone_source(spec->script_host_path, true, false);
-                if (r < 0) {
-                        *reterr_path = spec->script_host_path;
-                        goto fail;
-                }
-        }
         if (spec->workdir) {
                 r = s.workdir_fd = clone_source(spec->workdir, false, true);
                 if (r < 0) {
@@ -136,7 +130,6 @@ void fsview_sources_done(FsviewSources *s, size_t n_binds) {
                 s->bind_fds[i] = safe_close(s->bind_fds[i]);
         free(s->bind_fds);
         s->bind_fds = NULL;
-        s->script_fd = safe_close(s->script_fd);
         s->workdir_fd = safe_close(s->workdir_fd);
 }
 
@@ -365,12 +358,38 @@ static int show_user_binds(const SandboxSpec *spec, const FsviewSources *src) {
                 if (r < 0)
                         return r;
         }
-        if (spec->script_path) {
-                r = attach_at(src->script_fd, spec->script_path, false);
-                if (r < 0)
-                        return r;
-        }
         return 0;
+}
+
+/* The script, from the bytes the supervisor hashed, on a tmpfs of its own:
+ * readable by the task's uid whatever its mode on the host. */
+static int show_script(const SandboxSpec *spec) {
+        char opts[64], path[PATH_MAX];
+        size_t off = 0;
+        int fd;
+
+        if (!spec->script_path)
+                return 0;
+        (void) snprintf(opts, sizeof opts, "mode=0755,nr_inodes=4,size=%zu", spec->script_len + 8192);
+        if (mkdir(NEWROOT SCRIPT_DIR, 0755) < 0 ||
+            mount("tmpfs", NEWROOT SCRIPT_DIR, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+                return -errno;
+        (void) snprintf(path, sizeof path, NEWROOT "%s", spec->script_path);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0555);
+        if (fd < 0)
+                return -errno;
+        while (off < spec->script_len) {
+                ssize_t n = write(fd, spec->script_data + off, spec->script_len - off);
+                if (n < 0) {
+                        int e = -errno;
+                        (void) close(fd);
+                        return e;
+                }
+                off += (size_t) n;
+        }
+        if (close(fd) < 0)
+                return -errno;
+        return RET_NERRNO(mount(NULL, NEWROOT SCRIPT_DIR, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, opts));
 }
 
 int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what) {
@@ -410,6 +429,7 @@ int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *
         STEP("mount /tmp", RET_NERRNO(mkdir(NEWROOT "/tmp", 01777)));
         STEP("mount /tmp", RET_NERRNO(mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)));
         STEP("bind user paths", show_user_binds(spec, src));
+        STEP("show the script", show_script(spec));
 
         /* The root itself: no new files next to /usr and /etc. */
         STEP("make the root read-only",

@@ -11,11 +11,10 @@
  * between the check and the mount. */
 typedef struct FsviewSources {
         int *bind_fds;   /* one per spec->binds[i] */
-        int script_fd;
         int workdir_fd;
 } FsviewSources;
 
-#define FSVIEW_SOURCES_NULL ((FsviewSources) { .script_fd = -EBADF, .workdir_fd = -EBADF })
+#define FSVIEW_SOURCES_NULL ((FsviewSources) { .workdir_fd = -EBADF })
 
 /* Parent side: opens every source; reterr_path names the one that failed. */
 int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char **reterr_path);

@@ -32,6 +32,7 @@ void sandbox_spec_done(SandboxSpec *spec) {
         strv_free(spec->envp);
         free(spec->script_host_path);
         free(spec->script_path);
+        free(spec->script_data);
         for (size_t i = 0; i < spec->n_binds; i++) {
                 free(spec->binds[i].source);
                 free(spec->binds[i].dest);

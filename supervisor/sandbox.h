@@ -45,8 +45,10 @@ typedef struct SandboxSpec {
         char **envp; /* the complete environment of the task */
 
         CodeOrigin origin;
-        char *script_host_path; /* CODE_SCRIPT: shown read-only at script_path */
-        char *script_path;
+        char *script_host_path; /* CODE_SCRIPT: where it was read from */
+        char *script_path;      /* where the task sees it */
+        char *script_data;      /* its bytes as hashed: exactly these run */
+        size_t script_len;
         char script_sha256[65];
 
         SandboxLimits limits;

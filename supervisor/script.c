@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,61 +60,100 @@ int script_interpreter(const char *head, size_t len, const char *name, char **re
         return -ENOEXEC;
 }
 
+/* Reads the whole script: its bytes are hashed and then shown to the task
+ * from memory, so what ran is exactly what the record's SHA-256 names. */
+static int read_script(int fd, size_t size_hint, char **ret, size_t *ret_len) {
+        size_t cap = size_hint + 1, len = 0;
+        char *buf = malloc(cap);
+
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+                if (len == cap) {
+                        char *nb;
+                        if (cap > SCRIPT_MAX_BYTES) {
+                                free(buf);
+                                return -EFBIG;
+                        }
+                        nb = realloc(buf, cap * 2);
+                        if (!nb) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = nb;
+                        cap *= 2;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int e = -errno;
+                        free(buf);
+                        return e;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > SCRIPT_MAX_BYTES) {
+                free(buf);
+                return -EFBIG;
+        }
+        *ret = buf;
+        *ret_len = len;
+        return 0;
+}
+
 int script_resolve(const char *host_path, char *const *args, SandboxSpec *spec, char *err, size_t errlen) {
-        _cleanup_free_ char *real = NULL, *interp = NULL, *arg = NULL;
+        _cleanup_free_ char *real = NULL, *interp = NULL, *arg = NULL, *data = NULL;
         _cleanup_close_ int fd = -EBADF;
         const char *base;
         struct stat st;
-        void *map = NULL;
-        size_t nargs = 0, k = 0;
+        size_t len = 0, nargs = 0, k = 0;
         char **argv;
         int r;
 
         real = realpath(host_path, NULL);
         if (!real) {
                 r = -errno;
-                (void) snprintf(err, errlen, "cannot find script '%s': %s", host_path, strerror(-r));
+                (void) snprintf(err, errlen, "cannot find script '%s' (%s); check the path, or run a command "
+                                "with 'stockade run -- COMMAND'", host_path, strerror(-r));
                 return r;
         }
         fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0 || fstat(fd, &st) < 0) {
                 r = -errno;
-                (void) snprintf(err, errlen, "cannot read script '%s': %s", host_path, strerror(-r));
+                (void) snprintf(err, errlen, "cannot read script '%s' (%s); check its permissions", host_path,
+                                strerror(-r));
                 return r;
         }
         if (!S_ISREG(st.st_mode)) {
-                (void) snprintf(err, errlen, "script '%s' is not a regular file", host_path);
+                (void) snprintf(err, errlen, "'%s' is not a regular file; give a script file", host_path);
                 return -EINVAL;
         }
-        if ((uint64_t) st.st_size > SCRIPT_MAX_BYTES) {
-                (void) snprintf(err, errlen, "script '%s' is larger than %u MiB", host_path, SCRIPT_MAX_BYTES >> 20);
-                return -EFBIG;
+        r = read_script(fd, (size_t) st.st_size, &data, &len);
+        if (r < 0) {
+                (void) snprintf(err, errlen, "cannot read script '%s' (%s); scripts may be up to %u MiB",
+                                host_path, strerror(-r), SCRIPT_MAX_BYTES >> 20);
+                return r;
         }
-        if (st.st_size > 0) {
-                map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                if (map == MAP_FAILED) {
-                        r = -errno;
-                        (void) snprintf(err, errlen, "cannot read script '%s': %s", host_path, strerror(-r));
-                        return r;
-                }
+        r = sha256_hex(data, len, spec->script_sha256);
+        if (r < 0) {
+                (void) snprintf(err, errlen, "cannot hash script '%s' (%s); install libcrypto (libssl3)",
+                                host_path, strerror(-r));
+                return r;
         }
-        r = sha256_hex(map ? map : "", (size_t) st.st_size, spec->script_sha256);
         base = strrchr(real, '/') + 1;
-        if (r >= 0)
-                r = script_interpreter(map ? map : "", (size_t) st.st_size > 4096 ? 4096 : (size_t) st.st_size,
-                                       base, &interp, &arg);
-        if (map)
-                (void) munmap(map, (size_t) st.st_size);
+        r = script_interpreter(data, len > 4096 ? 4096 : len, base, &interp, &arg);
         if (r == -ENOEXEC) {
                 (void) snprintf(err, errlen,
-                                "cannot tell how to run '%s': give it a #! line or a known extension, "
+                                "cannot tell how to run '%s'; give it a #! line or a known extension, "
                                 "or use 'stockade run -- INTERPRETER %s'", host_path, host_path);
                 return r;
         }
-        if (r < 0) {
-                (void) snprintf(err, errlen, "cannot hash script '%s': %s", host_path, strerror(-r));
+        if (r < 0)
                 return r;
-        }
 
         for (char *const *a = args; a && *a; a++)
                 nargs++;
@@ -135,6 +173,8 @@ int script_resolve(const char *host_path, char *const *args, SandboxSpec *spec, 
                 if (!argv[i])
                         return -ENOMEM;
         spec->script_host_path = TAKE_PTR(real);
+        spec->script_data = TAKE_PTR(data);
+        spec->script_len = len;
         spec->origin = CODE_SCRIPT;
         return 0;
 }

@@ -103,7 +103,7 @@ START_TEST(test_bad_input) {
                 { { "--bind", "/usr:/a/../etc", "--", "true" }, "bad destination" },
                 { { "--bind", "/usr:/proc/x", "--", "true" }, "bad destination" },
                 { { "--bind", "/usr:/", "--", "true" }, "bad destination" },
-                { { "--bind", "/usr:/x:rx", "--", "true" }, "'ro' or 'rw'" },
+                { { "--bind", "/usr:/x:rx", "--", "true" }, ":ro or :rw" },
                 { { "--uid", "0", "--", "true" }, "must not run as root" },
                 { { "--gid", "x", "--", "true" }, "numeric id" },
                 { { "--request-id", "bad id", "--", "true" }, "--request-id" },

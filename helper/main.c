@@ -13,6 +13,8 @@ static const char usage[] =
         "  run [OPTIONS] SCRIPT [ARGS...]       run a script through its interpreter\n"
         "  doctor                               what this kernel and host support\n"
         "\n"
+        "Exit status of run: the task's; 128+N if killed by signal N; 125 stockade\n"
+        "failed; 126 command not executable; 127 command not found.\n"
         "'stockade run --help' lists the run options. See stockade(1).\n";
 
 static const struct {

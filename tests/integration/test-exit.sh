@@ -74,6 +74,39 @@ is "$RC" 143 "SIGTERM: stockade exits 143" || diag_file "$T/sig.err"
 num_le $((t1 - t0)) 2000 "SIGTERM: promptly ($((t1 - t0)) ms)"
 check "SIGTERM: the task is gone" bash -c '! pgrep -f "^/bin/sleep 29\.7531$" >/dev/null'
 assert_no_leftovers "SIGTERM forwarding"
+
+# ---- SIGKILL of stockade: the sandbox dies with it; the next start removes
+# the groups it could not
+"$STOCKADE" run --timeout 60s --setenv "STOCKADE_IT=$T" -- /bin/sleep 29.8642 >/dev/null 2>"$T/kill9.err" </dev/null &
+spid=$!
+BG_PIDS+=("$spid")
+started=0
+for _ in $(seq 100); do
+        if pgrep -f '^/bin/sleep 29\.8642$' >/dev/null; then
+                started=1
+                break
+        fi
+        sleep 0.1
+done
+check "SIGKILL: the task started" test "$started" = 1
+kill -KILL "$spid"
+wait "$spid" 2>/dev/null
+gone=0
+for _ in $(seq 50); do
+        if ! pgrep -f '^/bin/sleep 29\.8642$' >/dev/null; then
+                gone=1
+                break
+        fi
+        sleep 0.1
+done
+check "SIGKILL: the task died with its supervisor" test "$gone" = 1
+stale=$(stockade_cgroup_dirs | grep -c "/stockade-$spid-")
+num_ge "$stale" 1 "SIGKILL: its cgroups outlive it until the next start ($stale)"
+"$STOCKADE" run -- /bin/true
+stale=$(stockade_cgroup_dirs | grep -c "/stockade-$spid-")
+is "$stale" 0 "SIGKILL: the next start removed its cgroups"
+remove_cgroups_of "$spid"
+assert_no_leftovers "SIGKILL of the supervisor"
 remove_cgroups_of "$spid"
 
 # ---- script mode

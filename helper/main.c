@@ -12,6 +12,7 @@ static const char usage[] =
         "  run [OPTIONS] -- COMMAND [ARGS...]   run a command in a fresh sandbox\n"
         "  run [OPTIONS] SCRIPT [ARGS...]       run a script through its interpreter\n"
         "  doctor                               what this kernel and host support\n"
+        "  profile check|show|list              check, show or list sandbox profiles\n"
         "\n"
         "Exit status of run: the task's; 128+N if killed by signal N; 125 stockade\n"
         "failed; 126 command not executable; 127 command not found.\n"
@@ -23,6 +24,7 @@ static const struct {
 } commands[] = {
         { "run", cmd_run },
         { "doctor", cmd_doctor },
+        { "profile", cmd_profile },
 };
 
 int main(int argc, char **argv) {

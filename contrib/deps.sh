@@ -9,6 +9,7 @@ packages="
   libbpf-dev libelf-dev zlib1g-dev
   check
   bubblewrap jq util-linux procps iproute2 groff-base
+  python3 nodejs
 "
 
 export DEBIAN_FRONTEND=noninteractive

@@ -7,7 +7,10 @@
 #include "basic/log.h"
 #include "commands.h"
 #include "run-options.h"
+#include "profile.h"
+#include "sandbox-profile.h"
 #include "supervisor.h"
+#include "syscall-filter.h"
 
 extern char **environ;
 
@@ -29,6 +32,9 @@ static void explain(const SandboxResult *r, const SandboxSpec *spec) {
         case CAUSE_PIDS_LIMIT:
                 log_error("task hit the process limit (--pids %llu)", (unsigned long long) l->pids);
                 break;
+        case CAUSE_SECCOMP:
+                log_error("task killed by the seccomp filter (a syscall its profile forbids)");
+                break;
         case CAUSE_SETUP_ERROR:
                 if (r->exit_status == 127)
                         log_error("%s: command not found in the sandbox", spec->argv[0]);
@@ -43,18 +49,61 @@ static void explain(const SandboxResult *r, const SandboxSpec *spec) {
         default:
                 break;
         }
+        if (r->output_cut)
+                log_error("output cut at %llu bytes (the task wrote %llu)", (unsigned long long) l->output_bytes,
+                          (unsigned long long) r->output_bytes);
+        if (r->audit_mode && r->audit.total > 0)
+                log_error("audit: %llu calls the profile would deny; see the result record",
+                          (unsigned long long) r->audit.total);
+}
+
+/* Profile, then the command line over it, then the compiled filter. */
+static int resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter) {
+        ProfileError perr = {};
+        char err[512];
+        int r;
+
+        r = profile_load(opts->profile ? opts->profile : "default", prof, &perr);
+        if (r < 0) {
+                if (perr.line > 0)
+                        log_error("%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
+                else if (perr.message[0])
+                        log_error("%s%s%s", perr.file, perr.file[0] ? ": " : "", perr.message);
+                else
+                        log_error_errno(r, "cannot load profile '%s': %m", opts->profile ? opts->profile : "default");
+                return r;
+        }
+        r = sandbox_spec_from_profile(&opts->spec, prof, environ, opts->secret_store, err, sizeof err);
+        if (r >= 0)
+                r = run_options_apply(opts, environ);
+        if (r < 0) {
+                if (err[0])
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "cannot prepare the task: %m");
+                return r;
+        }
+        r = syscall_filter_compile(&prof->seccomp, prof->mode == PROFILE_MODE_AUDIT, filter, err, sizeof err);
+        if (r < 0) {
+                log_error("profile '%s': %s", prof->name, err);
+                return r;
+        }
+        opts->spec.filter = filter;
+        return 0;
 }
 
 int cmd_run(int argc, char **argv) {
         double t_start = monotonic_ms();
         RunOptions opts;
+        Profile prof = {};
+        SyscallFilter filter = {};
         Supervisor sup;
         SandboxResult res;
         const char *what = NULL;
         char err[512];
-        int r, status;
+        int r, status = EXIT_WRAPPER_FAILED;
 
-        r = run_options_parse(argc, argv, environ, &opts, err, sizeof err);
+        r = run_options_parse(argc, argv, &opts, err, sizeof err);
         if (r < 0) {
                 if (streq(err, "help")) {
                         fputs(run_usage, stdout);
@@ -69,9 +118,10 @@ int cmd_run(int argc, char **argv) {
         if (geteuid() != 0) {
                 log_error("run needs root to build the sandbox (no stockaded daemon in this release); "
                           "run it as root, e.g. with sudo");
-                run_options_done(&opts);
-                return EXIT_WRAPPER_FAILED;
+                goto finish;
         }
+        if (resolve(&opts, &prof, &filter) < 0)
+                goto finish;
 
         /* Held from here to exit: a signal for the task is relayed to it
          * once it runs, and never cuts the result record short. */
@@ -79,8 +129,7 @@ int cmd_run(int argc, char **argv) {
         r = supervisor_init(&sup, &what);
         if (r < 0) {
                 log_error_errno(r, "cannot prepare the supervisor (%s): %m; see 'stockade doctor'", what);
-                run_options_done(&opts);
-                return EXIT_WRAPPER_FAILED;
+                goto finish;
         }
 
         r = sandbox_run(&sup, &opts.spec, t_start, &res);
@@ -98,8 +147,10 @@ int cmd_run(int argc, char **argv) {
         }
         log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts.spec.request_id,
                   exit_cause_to_string(res.cause), res.exit_status, res.startup_ms, res.wall_ms);
-
         supervisor_done(&sup);
+finish:
+        syscall_filter_done(&filter);
+        profile_done(&prof);
         run_options_done(&opts);
         return status;
 }

@@ -10,17 +10,19 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "basic/env-util.h"
 #include "basic/macro.h"
 #include "run-options.h"
 #include "script.h"
 #include "units.h"
 
-#define ENV_MAX 256
 
 const char run_usage[] =
         "usage: stockade run [OPTIONS] -- COMMAND [ARGS...]\n"
         "       stockade run [OPTIONS] SCRIPT [ARGS...]\n"
         "\n"
+        "  --profile NAME|PATH    the policy to run under (default: default);\n"
+        "                         the options below override it\n"
         "  --memory SIZE          memory ceiling, swap off (default 512MiB)\n"
         "  --cpus N               CPU ceiling in cores, e.g. 0.5 (default 1)\n"
         "  --pids N               process/thread ceiling (default 128)\n"
@@ -32,6 +34,9 @@ const char run_usage[] =
         "  --env NAME             pass the caller's variable NAME\n"
         "  --setenv NAME=VALUE    set a variable\n"
         "  --uid N, --gid N       identity inside (default 65534)\n"
+        "  --output-limit SIZE    cap stdout+stderr together; the rest is cut\n"
+        "  --secret-store DIR     where the profile's secrets are read (default\n"
+        "                         /etc/stockade/secrets)\n"
         "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
         "  --result-json FILE     write the result record there\n"
         "  -v, --verbose          log what the supervisor does\n"
@@ -55,6 +60,9 @@ enum {
         OPT_GID,
         OPT_REQUEST_ID,
         OPT_RESULT_JSON,
+        OPT_PROFILE,
+        OPT_OUTPUT_LIMIT,
+        OPT_SECRET_STORE,
 };
 
 static const struct option options[] = {
@@ -72,6 +80,9 @@ static const struct option options[] = {
         { "gid", required_argument, NULL, OPT_GID },
         { "request-id", required_argument, NULL, OPT_REQUEST_ID },
         { "result-json", required_argument, NULL, OPT_RESULT_JSON },
+        { "profile", required_argument, NULL, OPT_PROFILE },
+        { "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
+        { "secret-store", required_argument, NULL, OPT_SECRET_STORE },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -102,15 +113,6 @@ int request_id_generate(char ret[SANDBOX_REQUEST_ID_MAX + 1]) {
         for (size_t i = 0; i < sizeof b; i++)
                 (void) snprintf(ret + 2 * i, 3, "%02x", b[i]);
         return 0;
-}
-
-static bool env_name_valid(const char *s, size_t len) {
-        if (len == 0 || !(isalpha((unsigned char) s[0]) || s[0] == '_'))
-                return false;
-        for (size_t i = 1; i < len; i++)
-                if (!isalnum((unsigned char) s[i]) && s[i] != '_')
-                        return false;
-        return true;
 }
 
 /* An absolute path inside the sandbox: no "." or ".." components, not "/",
@@ -181,38 +183,12 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
                 return fail(err, errlen,
                             "--bind: bad destination '%s'; give an absolute path without '.' or '..', "
                             "not /, /proc, /dev or " SCRIPT_DIR, dst);
-        nb = reallocarray(o->spec.binds, o->spec.n_binds + 1, sizeof *nb);
+        nb = reallocarray(o->binds, o->n_binds + 1, sizeof *nb);
         if (!nb)
                 return -ENOMEM;
-        o->spec.binds = nb;
-        nb[o->spec.n_binds++] = (BindSpec) { .source = TAKE_PTR(src), .dest = TAKE_PTR(dst), .mode = mode };
+        o->binds = nb;
+        nb[o->n_binds++] = (BindSpec) { .source = TAKE_PTR(src), .dest = TAKE_PTR(dst), .mode = mode };
         return 0;
-}
-
-static int env_add(char **env, size_t *n, const char *name, size_t nlen, const char *value) {
-        char *s;
-        for (size_t i = 0; i < *n; i++)
-                if (strncmp(env[i], name, nlen) == 0 && env[i][nlen] == '=') {
-                        if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
-                                return -ENOMEM;
-                        free(env[i]);
-                        env[i] = s;
-                        return 0;
-                }
-        if (*n >= ENV_MAX)
-                return -E2BIG;
-        if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
-                return -ENOMEM;
-        env[(*n)++] = s;
-        return 0;
-}
-
-static const char *host_getenv(char **host_env, const char *name) {
-        size_t l = strlen(name);
-        for (char **e = host_env; e && *e; e++)
-                if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
-                        return *e + l + 1;
-        return NULL;
 }
 
 static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, size_t errlen) {
@@ -225,20 +201,22 @@ static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, 
         return 0;
 }
 
-int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, char *err, size_t errlen) {
-        char **env = NULL, **pass = NULL, **set = NULL;
-        size_t n_env = 0, n_pass = 0, n_set = 0;
+static int set_str(char **p, const char *v) {
+        free(*p);
+        *p = strdup(v);
+        return *p ? 0 : -ENOMEM;
+}
+
+int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t errlen) {
         bool dashdash;
         int c, r = 0;
 
-        *o = (RunOptions) { .spec.uid = 65534, .spec.gid = 65534 };
-        sandbox_limits_default(&o->spec.limits);
+        *o = (RunOptions) { .uid = 65534, .gid = 65534 };
         err[0] = 0;
 
-        pass = calloc((size_t) argc + 1, sizeof(char *));
-        set = calloc((size_t) argc + 1, sizeof(char *));
-        env = calloc(ENV_MAX + 1, sizeof(char *));
-        if (!pass || !set || !env) {
+        o->pass_env = calloc((size_t) argc + 1, sizeof(char *));
+        o->set_env = calloc((size_t) argc + 1, sizeof(char *));
+        if (!o->pass_env || !o->set_env) {
                 r = -ENOMEM;
                 goto out;
         }
@@ -246,63 +224,74 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
         optind = 0; /* full reset: parse may run more than once per process */
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:vh", options, NULL)) >= 0) {
-                SandboxLimits *l = &o->spec.limits;
+                SandboxLimits *l = &o->limits;
                 const char *a = optarg;
                 switch (c) {
                 case OPT_MEMORY:
                         if (parse_size(a, &l->memory_bytes) < 0 || l->memory_bytes < (4u << 20))
                                 r = fail(err, errlen, "--memory '%s' is not a size of at least 4M; write it like 64M or 1GiB", a);
+                        o->limits_set |= SET_MEMORY;
                         break;
                 case OPT_CPUS:
                         if (parse_cpus(a, &l->cpu_millicores) < 0)
                                 r = fail(err, errlen, "--cpus '%s' is not a number of cores; write a decimal of at least 0.01, like 0.5", a);
+                        o->limits_set |= SET_CPUS;
                         break;
                 case OPT_PIDS:
                         if (parse_u64(a, &l->pids) < 0 || l->pids == 0 || l->pids > 4194304)
                                 r = fail(err, errlen, "--pids '%s' is out of range; give a number from 1 to 4194304", a);
+                        o->limits_set |= SET_PIDS;
                         break;
                 case OPT_TIMEOUT:
                         if (parse_duration(a, &l->timeout_usec) < 0)
                                 r = fail(err, errlen, "--timeout '%s' is not a duration; write it like 500ms, 30s or 5m", a);
+                        o->limits_set |= SET_TIMEOUT;
                         break;
                 case OPT_CPU_TIME:
                         if (parse_duration(a, &l->cpu_time_usec) < 0)
                                 r = fail(err, errlen, "--cpu-time '%s' is not a duration; write it like 500ms, 30s or 5m", a);
+                        o->limits_set |= SET_CPU_TIME;
                         break;
                 case OPT_TMPFS_SIZE:
                         if (parse_size(a, &l->tmpfs_bytes) < 0 || l->tmpfs_bytes < 4096)
                                 r = fail(err, errlen, "--tmpfs-size '%s' is not a size; write it like 64M", a);
+                        o->limits_set |= SET_TMPFS;
+                        break;
+                case OPT_OUTPUT_LIMIT:
+                        if (parse_size(a, &l->output_bytes) < 0)
+                                r = fail(err, errlen, "--output-limit '%s' is not a size; write it like 1M (0 for none)", a);
+                        o->limits_set |= SET_OUTPUT;
                         break;
                 case OPT_BIND:
                         r = add_bind(o, a, err, errlen);
                         break;
                 case OPT_WORKDIR: {
                         struct stat st;
-                        free(o->spec.workdir);
-                        o->spec.workdir = realpath(a, NULL);
-                        if (!o->spec.workdir || stat(o->spec.workdir, &st) < 0 || !S_ISDIR(st.st_mode))
+                        free(o->workdir);
+                        o->workdir = realpath(a, NULL);
+                        if (!o->workdir || stat(o->workdir, &st) < 0 || !S_ISDIR(st.st_mode))
                                 r = fail(err, errlen, "--workdir '%s' is not an existing directory; create it or give another", a);
-                        else if (!dest_valid(o->spec.workdir))
+                        else if (!dest_valid(o->workdir))
                                 r = fail(err, errlen, "--workdir '%s' would cover a wall; pick a directory outside /, /proc and /dev", a);
                         break;
                 }
                 case OPT_ENV:
                         if (!env_name_valid(a, strlen(a)))
                                 r = fail(err, errlen, "--env '%s' is not a variable name; use letters, digits and _", a);
-                        pass[n_pass++] = (char *) a;
+                        o->pass_env[o->n_pass_env++] = (char *) a;
                         break;
                 case OPT_SETENV: {
                         const char *eq = strchr(a, '=');
                         if (!eq || !env_name_valid(a, (size_t) (eq - a)))
                                 r = fail(err, errlen, "--setenv '%s' has no value; write NAME=VALUE", a);
-                        set[n_set++] = (char *) a;
+                        o->set_env[o->n_set_env++] = (char *) a;
                         break;
                 }
                 case OPT_UID:
-                        r = parse_id("--uid", a, &o->spec.uid, err, errlen);
+                        r = parse_id("--uid", a, &o->uid, err, errlen);
                         break;
                 case OPT_GID:
-                        r = parse_id("--gid", a, &o->spec.gid, err, errlen);
+                        r = parse_id("--gid", a, &o->gid, err, errlen);
                         break;
                 case OPT_REQUEST_ID:
                         if (!request_id_valid(a))
@@ -311,10 +300,16 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
                                 (void) snprintf(o->spec.request_id, sizeof o->spec.request_id, "%s", a);
                         break;
                 case OPT_RESULT_JSON:
-                        free(o->result_json);
-                        o->result_json = strdup(a);
-                        if (!o->result_json)
-                                r = -ENOMEM;
+                        r = set_str(&o->result_json, a);
+                        break;
+                case OPT_PROFILE:
+                        if (!*a)
+                                r = fail(err, errlen, "--profile needs a name or a path; see 'stockade profile list'");
+                        else
+                                r = set_str(&o->profile, a);
+                        break;
+                case OPT_SECRET_STORE:
+                        r = set_str(&o->secret_store, a);
                         break;
                 case 'v':
                         o->verbose = true;
@@ -346,23 +341,6 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
                         goto out;
         }
 
-        /* The environment: cleared, then safe defaults, then what was asked. */
-        if ((r = env_add(env, &n_env, "PATH", 4, "/usr/local/bin:/usr/bin:/bin")) < 0 ||
-            (r = env_add(env, &n_env, "LANG", 4, "C.UTF-8")) < 0 ||
-            (r = env_add(env, &n_env, "HOME", 4, "/tmp")) < 0)
-                goto out;
-        for (size_t i = 0; i < n_pass; i++) {
-                const char *v = host_getenv(host_env, pass[i]);
-                if (v && (r = env_add(env, &n_env, pass[i], strlen(pass[i]), v)) < 0)
-                        goto out;
-        }
-        for (size_t i = 0; i < n_set; i++) {
-                const char *eq = strchr(set[i], '=');
-                if ((r = env_add(env, &n_env, set[i], (size_t) (eq - set[i]), eq + 1)) < 0)
-                        goto out;
-        }
-        o->spec.envp = TAKE_PTR(env);
-
         if (dashdash) {
                 size_t n = (size_t) (argc - optind);
                 o->spec.origin = CODE_COMMAND;
@@ -388,13 +366,6 @@ int run_options_parse(int argc, char **argv, char **host_env, RunOptions *o, cha
         }
         r = 0;
 out:
-        if (env) {
-                for (size_t i = 0; i < n_env; i++)
-                        free(env[i]);
-                free(env);
-        }
-        free(pass);
-        free(set);
         if (r == -ENOMEM && !err[0])
                 (void) fail(err, errlen, "out of memory");
         if (r < 0)
@@ -402,8 +373,74 @@ out:
         return r;
 }
 
+int run_options_apply(RunOptions *o, char **host_env) {
+        SandboxSpec *spec = &o->spec;
+        SandboxLimits *l = &spec->limits;
+        int r;
+
+        if (o->limits_set & SET_MEMORY)
+                l->memory_bytes = o->limits.memory_bytes;
+        if (o->limits_set & SET_CPUS)
+                l->cpu_millicores = o->limits.cpu_millicores;
+        if (o->limits_set & SET_PIDS)
+                l->pids = o->limits.pids;
+        if (o->limits_set & SET_TIMEOUT)
+                l->timeout_usec = o->limits.timeout_usec;
+        if (o->limits_set & SET_CPU_TIME)
+                l->cpu_time_usec = o->limits.cpu_time_usec;
+        if (o->limits_set & SET_TMPFS)
+                l->tmpfs_bytes = o->limits.tmpfs_bytes;
+        if (o->limits_set & SET_OUTPUT)
+                l->output_bytes = o->limits.output_bytes;
+
+        /* Command-line binds come after the profile's: a same destination
+         * is bound again on top, so the command line wins. */
+        if (o->n_binds > 0) {
+                BindSpec *nb = reallocarray(spec->binds, spec->n_binds + o->n_binds, sizeof *nb);
+                if (!nb)
+                        return -ENOMEM;
+                spec->binds = nb;
+                for (size_t i = 0; i < o->n_binds; i++)
+                        nb[spec->n_binds++] = o->binds[i];
+                free(o->binds);
+                o->binds = NULL;
+                o->n_binds = 0;
+        }
+        if (o->workdir) {
+                free(spec->workdir);
+                spec->workdir = TAKE_PTR(o->workdir);
+        }
+        for (size_t i = 0; i < o->n_pass_env; i++) {
+                const char *v = NULL;
+                size_t l2 = strlen(o->pass_env[i]);
+                for (char **e = host_env; e && *e && !v; e++)
+                        if (strncmp(*e, o->pass_env[i], l2) == 0 && (*e)[l2] == '=')
+                                v = *e + l2 + 1;
+                if (v && (r = env_set(&spec->envp, o->pass_env[i], l2, v)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < o->n_set_env; i++) {
+                const char *eq = strchr(o->set_env[i], '=');
+                if ((r = env_set(&spec->envp, o->set_env[i], (size_t) (eq - o->set_env[i]), eq + 1)) < 0)
+                        return r;
+        }
+        spec->uid = o->uid;
+        spec->gid = o->gid;
+        return 0;
+}
+
 void run_options_done(RunOptions *o) {
         sandbox_spec_done(&o->spec);
+        for (size_t i = 0; i < o->n_binds; i++) {
+                free(o->binds[i].source);
+                free(o->binds[i].dest);
+        }
+        free(o->binds);
+        free(o->workdir);
+        free(o->pass_env);
+        free(o->set_env);
+        free(o->profile);
+        free(o->secret_store);
         free(o->result_json);
-        o->result_json = NULL;
+        *o = (RunOptions) {};
 }

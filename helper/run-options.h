@@ -6,16 +6,47 @@
 
 #include "sandbox.h"
 
+enum {
+        SET_MEMORY = 1 << 0,
+        SET_CPUS = 1 << 1,
+        SET_PIDS = 1 << 2,
+        SET_TIMEOUT = 1 << 3,
+        SET_CPU_TIME = 1 << 4,
+        SET_TMPFS = 1 << 5,
+        SET_OUTPUT = 1 << 6,
+};
+
 typedef struct RunOptions {
+        /* argv, the script and the request id come from the command line;
+         * the rest of the spec from the profile, then run_options_apply(). */
         SandboxSpec spec;
+        char *profile;       /* --profile NAME|PATH; NULL: "default" */
+        char *secret_store;  /* --secret-store DIR; NULL: the default store */
         char *result_json;
         bool verbose;
+
+        /* Command-line overrides of the profile. */
+        SandboxLimits limits;
+        unsigned limits_set; /* SET_* */
+        BindSpec *binds;     /* added after the profile's */
+        size_t n_binds;
+        char *workdir;
+        char **pass_env;     /* --env NAMEs, pointing into argv */
+        size_t n_pass_env;
+        char **set_env;      /* --setenv NAME=VALUEs, pointing into argv */
+        size_t n_set_env;
+        uid_t uid;
+        gid_t gid;
 } RunOptions;
 
-/* Parses "run"'s arguments (argv[0] is "run") into opts, building the task's
- * environment from host_env. Pure apart from realpath()/stat() of the paths
- * given. On failure err holds one line naming the problem and the fix. */
-int run_options_parse(int argc, char **argv, char **host_env, RunOptions *opts, char *err, size_t errlen);
+/* Parses "run"'s arguments (argv[0] is "run"). Pure apart from realpath()
+ * and reading a script. On failure err holds one line naming the problem
+ * and the fix. */
+int run_options_parse(int argc, char **argv, RunOptions *opts, char *err, size_t errlen);
+
+/* Applies the overrides to opts->spec, once the profile has filled it. */
+int run_options_apply(RunOptions *opts, char **host_env);
+
 void run_options_done(RunOptions *opts);
 
 /* [A-Za-z0-9._:-]{1,128} */

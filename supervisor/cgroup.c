@@ -49,6 +49,7 @@ static bool host_has_swap(void) {
         return nl && nl[1] != 0;
 }
 
+/* swap_off records that the task can use no swap at all. */
 static int limit_memory(Cgroup *cg, const SandboxLimits *lim) {
         int r;
 
@@ -58,9 +59,9 @@ static int limit_memory(Cgroup *cg, const SandboxLimits *lim) {
                         if (r < 0)
                                 return r;
                 }
-                r = write_string_at(cg->v2_fd, "memory.swap.max", "0");
+                r = write_u64_at(cg->v2_fd, "memory.swap.max", lim->swap_bytes);
                 if (r >= 0)
-                        cg->swap_off = true;
+                        cg->swap_off = lim->swap_bytes == 0;
                 else if (r == -ENOENT)
                         cg->swap_off = !host_has_swap(); /* no swap accounting */
                 else
@@ -74,16 +75,19 @@ static int limit_memory(Cgroup *cg, const SandboxLimits *lim) {
                 if (r < 0)
                         return r;
                 /* memsw is memory+swap: equal to the memory limit means no swap. */
-                r = write_u64_at(fd, "memory.memsw.limit_in_bytes", lim->memory_bytes);
-                if (r >= 0)
-                        cg->swap_off = true;
-                else if (r != -ENOENT)
-                        return r;
+                if (lim->memory_bytes <= UINT64_MAX - lim->swap_bytes) {
+                        r = write_u64_at(fd, "memory.memsw.limit_in_bytes", lim->memory_bytes + lim->swap_bytes);
+                        if (r >= 0)
+                                cg->swap_off = lim->swap_bytes == 0;
+                        else if (r != -ENOENT)
+                                return r;
+                }
         }
         if (!cg->swap_off)
                 cg->swap_off = !host_has_swap();
-        /* Best effort on top: the kernel still may swap at swappiness 0. */
-        (void) write_string_at(fd, "memory.swappiness", "0");
+        /* On top, where swap is not wanted: the kernel still may swap at 0. */
+        if (lim->swap_bytes == 0)
+                (void) write_string_at(fd, "memory.swappiness", "0");
         return 0;
 }
 

@@ -55,6 +55,7 @@ static int setattr_tree(int fd, uint64_t set) {
 #define BASE "/tmp"
 #define NEWROOT "/newroot"
 #define OLDROOT "/oldroot"
+#define SECRETS_DIR "/run/secrets"
 
 /* The directories shown read-only; symlinks (merged /usr) are recreated. */
 static const char *const system_dirs[] = {
@@ -204,25 +205,45 @@ static int make_mount_point(const char *path, bool dir) {
         return 0;
 }
 
-static int show_system_dirs(void) {
+static int make_parent(const char *path) {
+        char parent[PATH_MAX];
+        char *slash;
+
+        if (strlen(path) >= sizeof parent)
+                return -ENAMETOOLONG;
+        strcpy(parent, path);
+        slash = strrchr(parent, '/');
+        if (!slash || slash == parent)
+                return 0;
+        *slash = 0;
+        return mkdir_p(parent, 0755);
+}
+
+static int show_system_dirs(const SandboxSpec *spec) {
         char host[PATH_MAX], inside[PATH_MAX], link[PATH_MAX];
+        const char *const *dirs = spec->system_dirs ? (const char *const *) spec->system_dirs : system_dirs;
+        size_t n = spec->system_dirs ? SIZE_MAX : ELEMENTSOF(system_dirs);
         struct stat st;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
-                (void) snprintf(host, sizeof host, OLDROOT "%s", system_dirs[i]);
-                (void) snprintf(inside, sizeof inside, NEWROOT "%s", system_dirs[i]);
+        for (size_t i = 0; i < n && dirs[i]; i++) {
+                (void) snprintf(host, sizeof host, OLDROOT "%s", dirs[i]);
+                (void) snprintf(inside, sizeof inside, NEWROOT "%s", dirs[i]);
+                /* A nested entry (/usr/share with /usr) needs its parent made. */
+                r = make_parent(inside);
+                if (r < 0)
+                        return r;
                 if (lstat(host, &st) < 0)
                         continue;
                 if (S_ISLNK(st.st_mode)) {
-                        ssize_t n = readlink(host, link, sizeof link - 1);
-                        if (n < 0)
+                        ssize_t len = readlink(host, link, sizeof link - 1);
+                        if (len < 0)
                                 return -errno;
-                        link[n] = 0;
+                        link[len] = 0;
                         if (symlink(link, inside) < 0)
                                 return -errno;
                 } else if (S_ISDIR(st.st_mode)) {
-                        if (mkdir(inside, 0755) < 0)
+                        if (mkdir(inside, 0755) < 0 && errno != EEXIST)
                                 return -errno;
                         r = bind_at(host, inside, true, false);
                         if (r < 0)
@@ -232,9 +253,27 @@ static int show_system_dirs(void) {
         return 0;
 }
 
-static int mask_secrets(void) {
+/* Masks one path of the new root: an empty unreadable file over a file,
+ * an empty unreadable directory over a directory. Absent paths are fine. */
+static int mask_path(const char *inside) {
+        struct stat st;
+        if (lstat(inside, &st) < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+        if (S_ISLNK(st.st_mode))
+                return -ELOOP; /* would mask wherever it points, maybe outside */
+        return bind_at(S_ISDIR(st.st_mode) ? "/maskdir" : "/mask", inside, true, true);
+}
+
+static int mask_secrets(const SandboxSpec *spec) {
         char inside[PATH_MAX];
         int r;
+
+        for (char **h = spec->hide; h && *h; h++) {
+                (void) snprintf(inside, sizeof inside, NEWROOT "%s", *h);
+                r = mask_path(inside);
+                if (r < 0)
+                        return r;
+        }
 
         for (size_t i = 0; i < ELEMENTSOF(masked_globs); i++) {
                 glob_t g;
@@ -392,6 +431,65 @@ static int show_script(const SandboxSpec *spec) {
         return RET_NERRNO(mount(NULL, NEWROOT SCRIPT_DIR, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, opts));
 }
 
+/* File secrets, on a tmpfs at /run/secrets readable only by the task's
+ * uid; a target elsewhere gets its file bound from there. */
+static int show_secret_files(const SandboxSpec *spec) {
+        char path[PATH_MAX], target[PATH_MAX];
+        bool any = false;
+        int r;
+
+        for (size_t i = 0; i < spec->n_secrets; i++)
+                any = any || spec->secrets[i].as == SECRET_TARGET_FILE;
+        if (!any)
+                return 0;
+        r = mkdir_p(NEWROOT SECRETS_DIR, 0755);
+        if (r < 0)
+                return r;
+        if (mount("tmpfs", NEWROOT SECRETS_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0500,size=1m,nr_inodes=256") < 0 ||
+            chown(NEWROOT SECRETS_DIR, spec->uid, spec->gid) < 0)
+                return -errno;
+        for (size_t i = 0; i < spec->n_secrets; i++) {
+                const SandboxSecret *x = &spec->secrets[i];
+                size_t off = 0;
+                int fd;
+                if (x->as != SECRET_TARGET_FILE)
+                        continue;
+                (void) snprintf(path, sizeof path, NEWROOT SECRETS_DIR "/.%zu-%s", i, x->name);
+                fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0400);
+                if (fd < 0)
+                        return -errno;
+                while (off < x->len) {
+                        ssize_t n = write(fd, x->value + off, x->len - off);
+                        if (n < 0) {
+                                r = -errno;
+                                (void) close(fd);
+                                return r;
+                        }
+                        off += (size_t) n;
+                }
+                if (fchown(fd, spec->uid, spec->gid) < 0) {
+                        r = -errno;
+                        (void) close(fd);
+                        return r;
+                }
+                (void) close(fd);
+                (void) snprintf(target, sizeof target, NEWROOT "%s", x->target);
+                if (strncmp(x->target, SECRETS_DIR "/", strlen(SECRETS_DIR) + 1) == 0 &&
+                    !strchr(x->target + strlen(SECRETS_DIR) + 1, '/')) {
+                        if (rename(path, target) < 0)
+                                return -errno;
+                        continue;
+                }
+                r = make_mount_point(target, false);
+                if (r >= 0)
+                        r = bind_at(path, target, true, true);
+                if (r < 0)
+                        return r;
+        }
+        return RET_NERRNO(mount(NULL, NEWROOT SECRETS_DIR, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                "mode=0500,size=1m,nr_inodes=256"));
+}
+
 int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what) {
         char opts[64];
         int r;
@@ -421,8 +519,8 @@ int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *
         STEP("enter the base tmpfs", RET_NERRNO(chdir("/")));
         STEP("bind the new root", RET_NERRNO(mount(NEWROOT, NEWROOT, NULL, MS_BIND, NULL)));
 
-        STEP("bind the system directories", show_system_dirs());
-        STEP("mask secrets in /etc", mask_secrets());
+        STEP("bind the system directories", show_system_dirs(spec));
+        STEP("mask hidden paths", mask_secrets(spec));
         STEP("mount /proc", make_proc());
         STEP("build /dev", make_dev(spec));
         (void) snprintf(opts, sizeof opts, "mode=1777,size=%" PRIu64, spec->limits.tmpfs_bytes);
@@ -430,6 +528,7 @@ int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *
         STEP("mount /tmp", RET_NERRNO(mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)));
         STEP("bind user paths", show_user_binds(spec, src));
         STEP("show the script", show_script(spec));
+        STEP("show secret files", show_secret_files(spec));
 
         /* The root itself: no new files next to /usr and /etc. */
         STEP("make the root read-only",

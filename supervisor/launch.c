@@ -19,7 +19,9 @@
 #include "basic/fileio.h"
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "audit.h"
 #include "fsview.h"
+#include "output-relay.h"
 #include "sandbox-init.h"
 #include "supervisor.h"
 #include "sync.h"
@@ -33,6 +35,10 @@ typedef struct Run {
         Cgroup cg;
         int sync_fd;
         int pidfd;
+        int listener;      /* audit mode: seccomp notifications, from init */
+        OutputRelay out;   /* with an output cap */
+        double deadline_ms; /* when --timeout fires; 0: none */
+        const SyscallFilter *filter;
         pid_t pid;
         bool got_started, got_exit, timed_out, cpu_killed, init_gone;
         int task_status;
@@ -115,9 +121,10 @@ static void kill_sandbox(Run *run) {
 
 static void handle_sync(Run *run, SandboxResult *r, double t_start) {
         SyncMsg m;
+        int fd;
 
         /* Drain what is queued; never block the event loop. */
-        while (sync_recv(run->sync_fd, &m, MSG_DONTWAIT) >= 0) {
+        while (sync_recv_fd(run->sync_fd, &m, MSG_DONTWAIT, &fd) >= 0) {
                 switch (m.type) {
                 case SYNC_STARTED:
                         run->got_started = true;
@@ -125,6 +132,8 @@ static void handle_sync(Run *run, SandboxResult *r, double t_start) {
                                 r->phase_ms[p] = m.phase_ms[p];
                         r->startup_ms = monotonic_ms() - t_start;
                         record_child_walls(r);
+                        if (fd >= 0 && run->listener < 0)
+                                run->listener = TAKE_FD(fd);
                         break;
                 case SYNC_SETUP_ERROR:
                         if (run->error.type == 0)
@@ -137,6 +146,7 @@ static void handle_sync(Run *run, SandboxResult *r, double t_start) {
                 default:
                         break;
                 }
+                fd = safe_close(fd);
         }
 }
 
@@ -161,18 +171,20 @@ static int epoll_add(int ep, int fd, int tag) {
         return fd < 0 ? 0 : RET_NERRNO(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
 
-enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU };
+enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR };
 
 /* The observe phase: one epoll loop until the sandbox's init has exited. */
 static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *r, double t_start) {
         _cleanup_close_ int ep = -EBADF, tfd = -EBADF, cfd = -EBADF;
         const SandboxLimits *l = &spec->limits;
+        bool listening = false;
         int e;
 
         ep = epoll_create1(EPOLL_CLOEXEC);
         if (ep < 0)
                 return -errno;
         if (l->timeout_usec) {
+                run->deadline_ms = monotonic_ms() + (double) l->timeout_usec / 1000.0;
                 tfd = timer_arm(l->timeout_usec, 0);
                 if (tfd < 0)
                         return tfd;
@@ -187,7 +199,8 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
         }
         if ((e = epoll_add(ep, run->sync_fd, EV_SYNC)) < 0 || (e = epoll_add(ep, run->pidfd, EV_PIDFD)) < 0 ||
             (e = epoll_add(ep, sigfd, EV_SIGNAL)) < 0 || (e = epoll_add(ep, tfd, EV_TIMEOUT)) < 0 ||
-            (e = epoll_add(ep, cfd, EV_CPU)) < 0)
+            (e = epoll_add(ep, cfd, EV_CPU)) < 0 || (e = epoll_add(ep, run->out.read_fd[0], EV_STDOUT)) < 0 ||
+            (e = epoll_add(ep, run->out.read_fd[1], EV_STDERR)) < 0)
                 return e;
 
         while (!run->init_gone) {
@@ -202,9 +215,27 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                         switch (evs[i].data.u32) {
                         case EV_SYNC:
                                 handle_sync(run, r, t_start);
+                                if (run->listener >= 0 && !listening) {
+                                        listening = true;
+                                        (void) epoll_add(ep, run->listener, EV_LISTENER);
+                                }
                                 if (evs[i].events & (EPOLLHUP | EPOLLERR))
                                         (void) epoll_ctl(ep, EPOLL_CTL_DEL, run->sync_fd, NULL);
                                 break;
+                        case EV_LISTENER:
+                                /* HUP: every process under the filter is gone. */
+                                if ((evs[i].events & EPOLLIN) && audit_handle_one(run->listener, run->filter, &r->audit) >= 0)
+                                        break;
+                                if (evs[i].events & (EPOLLHUP | EPOLLERR))
+                                        (void) epoll_ctl(ep, EPOLL_CTL_DEL, run->listener, NULL);
+                                break;
+                        case EV_STDOUT:
+                        case EV_STDERR: {
+                                int which = evs[i].data.u32 == EV_STDOUT ? 0 : 1;
+                                if (output_relay_pump(&run->out, which, run->deadline_ms) == -EPIPE)
+                                        (void) epoll_ctl(ep, EPOLL_CTL_DEL, run->out.read_fd[which], NULL);
+                                break;
+                        }
                         case EV_PIDFD:
                                 if (waitid(P_PIDFD, (id_t) run->pidfd, &run->init_info, WEXITED) >= 0)
                                         run->init_gone = true;
@@ -239,6 +270,13 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
         }
         /* init sent TASK_EXITED before exiting: it is queued by now. */
         handle_sync(run, r, t_start);
+        /* Everything that could write is dead: drain to end of stream. */
+        for (int which = 0; which < 2; which++)
+                if (run->out.read_fd[which] >= 0) {
+                        (void) fcntl(run->out.read_fd[which], F_SETFL, 0);
+                        while (output_relay_pump(&run->out, which, run->deadline_ms) == 0)
+                                ;
+                }
         return 0;
 }
 
@@ -285,6 +323,8 @@ static void classify(const Run *run, const CgroupUsage *u, SandboxResult *r) {
                 r->cause = CAUSE_CPU_TIME;
         else if (r->task_code == 0)
                 r->cause = CAUSE_OK;
+        else if (r->task_signal == SIGSYS)
+                r->cause = CAUSE_SECCOMP;
         else if (u->oom_kills > 0)
                 r->cause = CAUSE_OOM;
         else if (u->pids_max_hits > 0)
@@ -315,7 +355,8 @@ static int block_relayed(sigset_t *ret_old) {
 }
 
 int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxResult *r) {
-        Run run = { .cg = CGROUP_NULL, .sync_fd = -EBADF, .pidfd = -EBADF };
+        Run run = { .cg = CGROUP_NULL, .sync_fd = -EBADF, .pidfd = -EBADF, .listener = -EBADF,
+                    .out = OUTPUT_RELAY_NULL, .filter = spec->filter };
         FsviewSources src = FSVIEW_SOURCES_NULL;
         _cleanup_close_ int sigfd = -EBADF;
         char name[64];
@@ -329,6 +370,11 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         sandbox_result_init(r);
         if (t_start <= 0)
                 t_start = monotonic_ms();
+        if (!spec->filter) {
+                set_error(r, "prepare", EINVAL, "no seccomp policy was compiled for this task");
+                return -EINVAL;
+        }
+        r->audit_mode = spec->filter->audit.n_insns > 0;
 
         /* Blocked before anything is created: a ^C or SIGTERM from here on
          * is relayed to the task, and cleanup always runs. */
@@ -357,6 +403,10 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         }
         r->phase_ms[PHASE_CGROUP] = monotonic_ms() - t;
 
+        if (spec->limits.output_bytes > 0 && (ret = output_relay_open(&run.out, spec->limits.output_bytes)) < 0) {
+                set_error(r, "prepare", ret, "cannot create the output pipes");
+                goto out;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;
                 set_error(r, "clone", ret, "cannot create the sync socket");
@@ -373,11 +423,13 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 goto out;
         }
         if (run.pid == 0) {
-                InitContext ctx = { .spec = spec, .filter = &s->filter, .sources = &src, .sync_fd = sv[1] };
+                InitContext ctx = { .spec = spec, .sources = &src, .sync_fd = sv[1],
+                                    .out_fd = run.out.write_fd[0], .err_fd = run.out.write_fd[1] };
                 (void) close(sv[0]);
                 sandbox_init_main(&ctx);
         }
         (void) close(sv[1]);
+        output_relay_close_write_ends(&run.out);
 
         ret = cgroup_attach_v1(&run.cg, run.pid);
         if (ret >= 0 && !v2_placement) {
@@ -420,7 +472,15 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         if (!run.got_started)
                 r->walls.seccomp = r->walls.no_new_privs = r->walls.caps_cleared = r->walls.loopback_only = false;
 
+        if (run.out.cap > 0) {
+                r->output_captured = true;
+                r->output_bytes = run.out.bytes;
+                r->output_cut = run.out.cut;
+        }
+
 out:
+        output_relay_done(&run.out);
+        run.listener = safe_close(run.listener);
         run.pidfd = safe_close(run.pidfd);
         run.sync_fd = safe_close(run.sync_fd);
         cgroup_destroy(&run.cg);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@ static const char *const cause_names[_CAUSE_MAX] = {
         [CAUSE_CPU_TIME] = "cpu_time",
         [CAUSE_PIDS_LIMIT] = "pids_limit",
         [CAUSE_SETUP_ERROR] = "setup_error",
+        [CAUSE_SECCOMP] = "seccomp",
 };
 
 static const char *const phase_names[_PHASE_MAX] = {
@@ -86,7 +89,7 @@ static json_object *strv_to_json(char *const *v) {
         return a;
 }
 
-static json_object *walls_to_json(const WallsApplied *w) {
+static json_object *walls_to_json(const WallsApplied *w, bool audit, const char *network) {
         json_object *o = json_object_new_object(), *ns = json_object_new_object(),
                     *cg = json_object_new_object();
 
@@ -106,12 +109,85 @@ static json_object *walls_to_json(const WallsApplied *w) {
         add(cg, "v2_placement", json_object_new_boolean(w->v2_placement));
         add(o, "cgroup", cg);
 
-        add(o, "seccomp", json_object_new_string(w->seccomp ? "enforce" : "none"));
+        add(o, "seccomp", json_object_new_string(!w->seccomp ? "none" : audit ? "audit" : "enforce"));
         add(o, "no_new_privs", json_object_new_boolean(w->no_new_privs));
         add(o, "capabilities", json_object_new_string(w->caps_cleared ? "none" : "unknown"));
+        /* An allowlist profile runs with loopback only until the egress wall exists. */
         add(o, "network", json_object_new_string(w->loopback_only ? "loopback" : "unknown"));
+        add(o, "network_requested", json_object_new_string(network ? network : "none"));
         add(o, "uid", json_object_new_int64(w->uid));
         add(o, "gid", json_object_new_int64(w->gid));
+        return o;
+}
+
+static json_object *profile_to_json(const SandboxSpec *spec) {
+        json_object *o;
+        if (!spec->profile_name)
+                return NULL;
+        o = json_object_new_object();
+        add(o, "name", json_object_new_string(spec->profile_name));
+        add(o, "sha256", json_object_new_string(spec->profile_sha256));
+        add(o, "class", spec->task_class ? json_object_new_string(spec->task_class) : NULL);
+        add(o, "mode", spec->mode ? json_object_new_string(spec->mode) : NULL);
+        return o;
+}
+
+/* Names and hashes only: a value never reaches a record. */
+static json_object *secrets_to_json(const SandboxSpec *spec) {
+        json_object *a = json_object_new_array();
+        for (size_t i = 0; i < spec->n_secrets; i++) {
+                const SandboxSecret *x = &spec->secrets[i];
+                json_object *o = json_object_new_object();
+                add(o, "name", json_object_new_string(x->name));
+                add(o, "sha256", json_object_new_string(x->sha256));
+                add(o, "as", json_object_new_string(x->as == SECRET_TARGET_ENV ? "env" : "file"));
+                add(o, "target", json_object_new_string(x->target));
+                (void) json_object_array_add(a, o);
+        }
+        return a;
+}
+
+static json_object *output_to_json(const SandboxSpec *spec, const SandboxResult *r) {
+        json_object *o = json_object_new_object();
+        add(o, "limit_bytes", spec->limits.output_bytes ? json_object_new_uint64(spec->limits.output_bytes) : NULL);
+        add(o, "bytes", r->output_captured ? json_object_new_uint64(r->output_bytes) : NULL);
+        add(o, "cut", json_object_new_boolean(r->output_cut));
+        return o;
+}
+
+static const char *verdict_name(uint32_t action) {
+        switch (action) {
+        case SECCOMP_RET_KILL_PROCESS:
+        case SECCOMP_RET_KILL_THREAD:
+                return "kill";
+        case SECCOMP_RET_ERRNO:
+                return "errno";
+        case SECCOMP_RET_TRAP:
+                return "trap";
+        default:
+                return "deny";
+        }
+}
+
+static json_object *audit_to_json(const AuditLog *log) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+        for (size_t i = 0; i < log->n; i++) {
+                const AuditEntry *e = &log->e[i];
+                json_object *x = json_object_new_object();
+                char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, e->nr);
+                char num[32];
+                (void) snprintf(num, sizeof num, "%d", e->nr);
+                add(x, "syscall", json_object_new_string(name ? name : num));
+                free(name);
+                add(x, "nr", json_object_new_int(e->nr));
+                add(x, "pid", json_object_new_int(e->pid));
+                add(x, "count", json_object_new_uint64(e->count));
+                add(x, "would", json_object_new_string(verdict_name(e->action)));
+                (void) json_object_array_add(a, x);
+        }
+        add(o, "would_deny", a);
+        add(o, "total", json_object_new_uint64(log->total));
+        add(o, "dropped", json_object_new_uint64(log->dropped));
         return o;
 }
 
@@ -124,6 +200,10 @@ static json_object *limits_to_json(const SandboxLimits *l) {
         add(o, "timeout_ms", l->timeout_usec ? json_object_new_uint64(l->timeout_usec / 1000) : NULL);
         add(o, "cpu_time_ms", l->cpu_time_usec ? json_object_new_uint64(l->cpu_time_usec / 1000) : NULL);
         add(o, "tmpfs_bytes", json_object_new_uint64(l->tmpfs_bytes));
+        add(o, "swap_bytes", json_object_new_uint64(l->swap_bytes));
+        add(o, "open_files", l->nofile ? json_object_new_uint64(l->nofile) : NULL);
+        add(o, "file_size_bytes", l->fsize_bytes ? json_object_new_uint64(l->fsize_bytes) : NULL);
+        add(o, "output_bytes", l->output_bytes ? json_object_new_uint64(l->output_bytes) : NULL);
         return o;
 }
 
@@ -181,7 +261,11 @@ char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
         add(root, "usage", us);
 
         add(root, "limits", limits_to_json(&spec->limits));
-        add(root, "walls", walls_to_json(&r->walls));
+        add(root, "walls", walls_to_json(&r->walls, r->audit_mode, spec->network));
+        add(root, "profile", profile_to_json(spec));
+        add(root, "secrets", secrets_to_json(spec));
+        add(root, "output", output_to_json(spec, r));
+        add(root, "audit", r->audit_mode ? audit_to_json(&r->audit) : NULL);
 
         {
                 const char *t = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "sandbox.h"
 
 #define RESULT_SCHEMA_VERSION 1
@@ -22,6 +23,7 @@ typedef enum ExitCause {
         CAUSE_CPU_TIME,
         CAUSE_PIDS_LIMIT,
         CAUSE_SETUP_ERROR,
+        CAUSE_SECCOMP,     /* killed by the seccomp filter (SIGSYS) */
         _CAUSE_MAX,
         _CAUSE_INVALID = -EINVAL,
 } ExitCause;
@@ -77,6 +79,13 @@ typedef struct SandboxResult {
         uint64_t pids_peak;         /* UINT64_MAX when not known */
 
         WallsApplied walls;
+
+        bool audit_mode;
+        AuditLog audit;
+
+        bool output_captured; /* an output cap was set, so the bytes were counted */
+        uint64_t output_bytes;
+        bool output_cut;
 } SandboxResult;
 
 void sandbox_result_init(SandboxResult *r);

@@ -2,11 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,19 +58,34 @@ static void cloexec_all_from_3(void) {
                 (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-typedef struct TaskArgs {
+/* Shared between init and the task child (CLONE_VM): the child writes,
+ * init reads once clone() has returned (CLONE_VFORK: after execve). */
+typedef struct TaskStart {
         const SandboxSpec *spec;
-        int err_fd;
-} TaskArgs;
+        int listener;          /* audit: the seccomp notification fd */
+        int err;               /* errno of the step that failed, 0 when exec'd */
+        StartPhase err_phase;
+        const char *err_what;
+        double seccomp_ms;
+} TaskStart;
 
-/* Runs in a vfork()-style child sharing init's memory until execve(): it
- * touches only its own stack, the fd table and signal state it owns. */
+static int set_limit(int resource, uint64_t v) {
+        struct rlimit rl = { .rlim_cur = (rlim_t) v, .rlim_max = (rlim_t) v };
+        return RET_NERRNO(setrlimit(resource, &rl));
+}
+
+/* Runs in a vfork()-style child sharing init's memory and fd table until
+ * execve() (CLONE_VM|CLONE_FILES|CLONE_VFORK): it touches only its own
+ * stack, the TaskStart it is given, and signal state it owns. The seccomp
+ * filter goes on here, last, so that init itself is never filtered and the
+ * only call the filter sees before the task's own is execve(). */
 static int exec_task(void *arg) {
-        const SandboxSpec *spec = ((const TaskArgs *) arg)->spec;
-        int err_fd = ((const TaskArgs *) arg)->err_fd;
+        TaskStart *ts = arg;
+        const SandboxSpec *spec = ts->spec;
         struct sigaction dfl = { .sa_handler = SIG_DFL };
         sigset_t none;
-        int e;
+        double t;
+        int r;
 
         /* A clean slate: the caller may have ignored SIGPIPE, we blocked some. */
         for (int sig = 1; sig < NSIG; sig++)
@@ -77,13 +93,44 @@ static int exec_task(void *arg) {
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) setpgid(0, 0);
+        /* Shared table: init's fds get it too, harmless as init never execs. */
         cloexec_all_from_3();
 
+        ts->err_phase = PHASE_EXEC;
+        if (spec->limits.nofile && (r = set_limit(RLIMIT_NOFILE, spec->limits.nofile)) < 0) {
+                ts->err_what = "set the open files limit";
+                goto fail;
+        }
+        if (spec->limits.fsize_bytes && (r = set_limit(RLIMIT_FSIZE, spec->limits.fsize_bytes)) < 0) {
+                ts->err_what = "set the file size limit";
+                goto fail;
+        }
+
+        t = now_ms();
+        ts->err_phase = PHASE_SECCOMP;
+        ts->err_what = "install the seccomp filter";
+        r = syscall_filter_install(spec->filter, &ts->listener);
+        if (r < 0)
+                goto fail;
+        ts->seccomp_ms = now_ms() - t;
+
+        ts->err_phase = PHASE_EXEC;
+        ts->err_what = "execute the command";
         environ = spec->envp;
         execvp(spec->argv[0], spec->argv);
-        e = errno;
-        (void) !write(err_fd, &e, sizeof e);
-        _exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+        r = -errno;
+fail:
+        ts->err = -r;
+        _exit(ts->err == ENOENT || ts->err == ENOTDIR ? 127 : 126);
+}
+
+/* The write ends of the output pipes become the task's stdout and stderr. */
+static int wire_output(const InitContext *ctx) {
+        if (ctx->out_fd < 0)
+                return 0;
+        if (dup2(ctx->out_fd, STDOUT_FILENO) < 0 || dup2(ctx->err_fd, STDERR_FILENO) < 0)
+                return -errno;
+        return 0;
 }
 
 void sandbox_init_main(const InitContext *ctx) {
@@ -91,11 +138,11 @@ void sandbox_init_main(const InitContext *ctx) {
         SyncMsg go, msg = { .type = SYNC_STARTED };
         struct sigaction sa = { .sa_handler = forward };
         const char *what = NULL;
-        int fd = ctx->sync_fd, pipefd[2], r, e;
+        int fd = ctx->sync_fd, r;
+        TaskStart ts = { .spec = spec, .listener = -EBADF };
         sigset_t fwd;
         double t;
         pid_t pid;
-        ssize_t n;
 
         /* If the supervisor dies, so does the sandbox (and with pid 1 gone,
          * every process in it). The GO read below covers a death before this. */
@@ -118,6 +165,9 @@ void sandbox_init_main(const InitContext *ctx) {
         r = net_loopback_up();
         if (r < 0)
                 fail(fd, PHASE_MOUNT, r, "bring up lo");
+        r = wire_output(ctx);
+        if (r < 0)
+                fail(fd, PHASE_MOUNT, r, "connect the output pipes");
         msg.phase_ms[PHASE_MOUNT] = now_ms() - t;
 
         t = now_ms();
@@ -129,48 +179,38 @@ void sandbox_init_main(const InitContext *ctx) {
         msg.phase_ms[PHASE_PRIVILEGES] = now_ms() - t;
 
         t = now_ms();
-        r = syscall_filter_install(ctx->filter);
-        if (r < 0)
-                fail(fd, PHASE_SECCOMP, r, "install the seccomp filter");
-        msg.phase_ms[PHASE_SECCOMP] = now_ms() - t;
-
-        t = now_ms();
         sigemptyset(&fwd);
         for (size_t i = 0; i < ELEMENTSOF(forwarded); i++) {
                 sigaddset(&fwd, forwarded[i]);
                 (void) sigaction(forwarded[i], &sa, NULL);
         }
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                fail(fd, PHASE_EXEC, errno, "create the exec pipe");
         {
                 /* CLONE_VM|CLONE_VFORK: no copy of init's page tables, which
                  * on some hypervisors costs more than the whole exec. */
                 static char stack[64 * 1024] __attribute__((aligned(16)));
-                TaskArgs ta = { .spec = spec, .err_fd = pipefd[1] };
-                pid = clone(exec_task, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ta);
+                pid = clone(exec_task, stack + sizeof stack, CLONE_VM | CLONE_FILES | CLONE_VFORK | SIGCHLD, &ts);
         }
         if (pid < 0)
                 fail(fd, PHASE_EXEC, errno, "start the task");
         task_pid = pid;
         (void) setpgid(pid, pid);
-        (void) close(pipefd[1]);
         (void) sigprocmask(SIG_UNBLOCK, &fwd, NULL);
-        /* With CLONE_VFORK execve() has happened (or failed) by now; the
-         * pipe says which. */
 
-        /* EOF means execve() succeeded (the write end was close-on-exec). */
-        do
-                n = read(pipefd[0], &e, sizeof e);
-        while (n < 0 && errno == EINTR);
-        (void) close(pipefd[0]);
-        if (n == (ssize_t) sizeof e) {
-                SyncMsg err = { .type = SYNC_SETUP_ERROR, .err = e, .phase = PHASE_EXEC };
-                (void) snprintf(err.what, sizeof err.what, "execute '%s'", spec->argv[0]);
+        if (ts.err) {
+                SyncMsg err = { .type = SYNC_SETUP_ERROR, .err = ts.err, .phase = ts.err_phase };
+                if (ts.err_phase == PHASE_EXEC && streq(ts.err_what, "execute the command"))
+                        (void) snprintf(err.what, sizeof err.what, "execute '%s'", spec->argv[0]);
+                else
+                        (void) snprintf(err.what, sizeof err.what, "%s", ts.err_what);
                 (void) sync_send(fd, &err);
         } else {
-                msg.phase_ms[PHASE_EXEC] = now_ms() - t;
-                (void) sync_send(fd, &msg); /* #2 */
+                msg.phase_ms[PHASE_SECCOMP] = ts.seccomp_ms;
+                msg.phase_ms[PHASE_EXEC] = now_ms() - t - ts.seccomp_ms;
+                /* #2, with the audit listener when there is one. */
+                (void) sync_send_fd(fd, &msg, ts.listener);
         }
+        if (ts.listener >= 0)
+                (void) close(ts.listener);
 
         /* pid 1: reap everything; report the task. */
         for (;;) {

@@ -8,9 +8,9 @@
 
 typedef struct InitContext {
         const SandboxSpec *spec;
-        const SyscallFilter *filter;
         const FsviewSources *sources;
         int sync_fd;
+        int out_fd, err_fd; /* write ends of the output pipes, or -EBADF: stdio as inherited */
 } InitContext;
 
 /* Runs as pid 1 of the sandbox's pid namespace, right after clone: builds

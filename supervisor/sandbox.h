@@ -25,12 +25,33 @@ typedef struct BindSpec {
 
 typedef struct SandboxLimits {
         uint64_t memory_bytes;   /* SANDBOX_UNLIMITED for none */
+        uint64_t swap_bytes;     /* 0: no swap */
         uint64_t cpu_millicores; /* 1000 = one core; 0 = no ceiling */
         uint64_t pids;           /* 0 = no ceiling */
         uint64_t timeout_usec;   /* wall clock; 0 = none */
         uint64_t cpu_time_usec;  /* whole sandbox; 0 = none */
-        uint64_t tmpfs_bytes;    /* size of /tmp */
+        uint64_t tmpfs_bytes;    /* size of /tmp and /dev/shm */
+        uint64_t nofile;         /* RLIMIT_NOFILE; 0 = inherit */
+        uint64_t fsize_bytes;    /* RLIMIT_FSIZE; 0 = none */
+        uint64_t output_bytes;   /* stdout+stderr cap; 0 = none (stdio passed through as is) */
 } SandboxLimits;
+
+typedef enum SecretTarget {
+        SECRET_TARGET_ENV,
+        SECRET_TARGET_FILE,
+} SecretTarget;
+
+/* A secret's value as read by the supervisor for this task. */
+typedef struct SandboxSecret {
+        char *name;
+        SecretTarget as;
+        char *target; /* variable name or absolute path inside */
+        char *value;
+        size_t len;
+        char sha256[65];
+} SandboxSecret;
+
+struct SyscallFilter;
 
 typedef enum CodeOrigin {
         CODE_COMMAND, /* argv given after -- */
@@ -59,6 +80,22 @@ typedef struct SandboxSpec {
 
         uid_t uid;
         gid_t gid;
+
+        char **system_dirs; /* shown read-only; NULL: the built-in list */
+        char **hide;        /* masked on top of the built-in masks */
+
+        SandboxSecret *secrets;
+        size_t n_secrets;
+
+        /* The compiled seccomp policy, not owned; audit when it has an audit program. */
+        const struct SyscallFilter *filter;
+
+        /* Where the policy came from, for the record. */
+        char *profile_name;
+        char profile_sha256[65];
+        const char *task_class; /* "interactive" or "batch" */
+        const char *mode;       /* "enforce" or "audit" */
+        const char *network;    /* "none", or "allowlist" (not enforced yet: loopback only) */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *spec);

@@ -20,12 +20,6 @@ int supervisor_init(Supervisor *s, const char **reterr_what) {
         r = cgroup_layout_detect(&s->layout, /* enable_controllers= */ true);
         if (r < 0)
                 return r;
-        *reterr_what = "seccomp policy";
-        r = syscall_filter_compile_default(&s->filter);
-        if (r < 0) {
-                cgroup_layout_done(&s->layout);
-                return r;
-        }
         /* A supervisor killed with SIGKILL leaves empty groups behind. */
         cgroup_sweep_stale(&s->layout);
         *reterr_what = NULL;
@@ -33,6 +27,5 @@ int supervisor_init(Supervisor *s, const char **reterr_what) {
 }
 
 void supervisor_done(Supervisor *s) {
-        syscall_filter_done(&s->filter);
         cgroup_layout_done(&s->layout);
 }

@@ -14,11 +14,10 @@
 
 typedef struct Supervisor {
         CgroupLayout layout;
-        SyscallFilter filter;
         unsigned n_tasks;
 } Supervisor;
 
-/* Probes the host and compiles the default seccomp policy. On failure
+/* Probes the host once. On failure
  * reterr_what names what is missing. */
 int supervisor_init(Supervisor *s, const char **reterr_what);
 void supervisor_done(Supervisor *s);

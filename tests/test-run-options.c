@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "run-options.h"
+#include "sandbox-profile.h"
 
 static char *host_env[] = { "SECRET_TOKEN=hunter2", "TERM=xterm", "PATH=/host/bin", NULL };
 
@@ -17,16 +18,17 @@ static int parse(RunOptions *o, char *err, size_t errlen, const char *const *wor
         for (; *words; words++)
                 argv[argc++] = (char *) *words;
         argv[argc] = NULL;
-        return run_options_parse(argc, argv, host_env, o, err, errlen);
+        int r = run_options_parse(argc, argv, o, err, errlen);
+        if (r < 0)
+                return r;
+        /* No profile: the built-in defaults, then the command line over them. */
+        r = sandbox_spec_from_profile(&o->spec, NULL, host_env, NULL, err, errlen);
+        if (r >= 0)
+                r = run_options_apply(o, host_env);
+        return r;
 }
 
-static const char *env_get(char **env, const char *name) {
-        size_t l = strlen(name);
-        for (; env && *env; env++)
-                if (strncmp(*env, name, l) == 0 && (*env)[l] == '=')
-                        return *env + l + 1;
-        return NULL;
-}
+#include "basic/env-util.h"
 
 START_TEST(test_defaults) {
         RunOptions o;

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env-util.h"
+
+bool env_name_valid(const char *s, size_t len) {
+        if (len == 0 || !(isalpha((unsigned char) s[0]) || s[0] == '_'))
+                return false;
+        for (size_t i = 1; i < len; i++)
+                if (!isalnum((unsigned char) s[i]) && s[i] != '_')
+                        return false;
+        return true;
+}
+
+int env_set(char ***envp, const char *name, size_t nlen, const char *value) {
+        size_t n = 0;
+        char *s, **nv;
+
+        if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
+                return -ENOMEM;
+        for (char **e = *envp; e && *e; e++, n++)
+                if (strncmp(*e, name, nlen) == 0 && (*e)[nlen] == '=') {
+                        free(*e);
+                        *e = s;
+                        return 0;
+                }
+        if (n >= ENV_MAX_VARS) {
+                free(s);
+                return -E2BIG;
+        }
+        nv = realloc(*envp, (n + 2) * sizeof(char *));
+        if (!nv) {
+                free(s);
+                return -ENOMEM;
+        }
+        nv[n] = s;
+        nv[n + 1] = NULL;
+        *envp = nv;
+        return 0;
+}
+
+const char *env_get(char *const *envp, const char *name) {
+        size_t l = strlen(name);
+        for (char *const *e = envp; e && *e; e++)
+                if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
+                        return *e + l + 1;
+        return NULL;
+}
+
+void strv_free(char **v) {
+        if (!v)
+                return;
+        for (char **p = v; *p; p++)
+                free(*p);
+        free(v);
+}
+
+char **strv_copy(char *const *v) {
+        size_t n = 0;
+        char **c;
+
+        if (!v)
+                return NULL;
+        while (v[n])
+                n++;
+        c = calloc(n + 1, sizeof(char *));
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                if (!(c[i] = strdup(v[i]))) {
+                        strv_free(c);
+                        return NULL;
+                }
+        return c;
+}

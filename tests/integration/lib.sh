@@ -8,6 +8,13 @@
 #   PROBE      path to the probe helper (required); shown inside at /probe
 #   STOCKADE_TESTS_REQUIRE_ROOT=1   a skip for "not root" becomes a failure
 #   TMPDIR     where the per-test temporary directory goes (default /tmp)
+#   STOCKADE_EXPECT_BACKEND=v2|hybrid   the cgroup backend stockade must report
+#              (walls.cgroup.backend); derived from the host when unset, see
+#              expected_backend.  The VM stage (tests/vm) sets v2.
+#   STOCKADE_TEST_SLACK_MS   milliseconds added to the wall-clock upper bounds
+#              of the timing checks (default 0).  The VM stage sets it: under
+#              qemu TCG every instruction is emulated, so stockade's own start
+#              and teardown take several times longer than on hardware.
 #
 # Every test script sources this file, calls tap_begin, runs its checks and
 # ends with done_testing (the plan is printed at the end, "1..N").
@@ -20,6 +27,8 @@ TAP_FAILED=0
 BG_PIDS=()
 T=""
 CGROUP_BASELINE=""
+EXPECT_BACKEND=""
+SLACK_MS=0
 
 # ---------------------------------------------------------------- TAP
 
@@ -151,16 +160,17 @@ skip_all() {
 
 # ---------------------------------------------------------------- setup
 
-# marked_pids: processes carrying this test's marker variable (see sbx)
+# marked_pids: processes carrying this test's marker variable (see sbx).
+# One grep over every environ file, not one grep per process: under qemu TCG
+# (tests/vm) each exec costs ~50 ms, and a loop over ~60 processes made every
+# leftover check take seconds.
 marked_pids() {
         local f
         [[ -n $T ]] || return 0
-        for f in /proc/[0-9]*/environ; do
-                if grep -qzxF -- "STOCKADE_IT=$T" "$f" 2>/dev/null; then
-                        f=${f#/proc/}
-                        echo "${f%/environ}"
-                fi
-        done
+        while IFS= read -r f; do
+                f=${f#/proc/}
+                echo "${f%/environ}"
+        done < <(grep -lzxF -- "STOCKADE_IT=$T" /proc/[0-9]*/environ 2>/dev/null)
 }
 
 _cleanup() {
@@ -194,6 +204,10 @@ tap_begin() {
         # 0755: bind sources below $T must be reachable for uid 65534 inside
         T=$(mktemp -d "${TMPDIR:-/tmp}/stockade-it.XXXXXX") || bail_out "mktemp failed"
         chmod 0755 "$T"
+        # shellcheck disable=SC2034 # for the test scripts
+        EXPECT_BACKEND=$(expected_backend)
+        SLACK_MS=${STOCKADE_TEST_SLACK_MS:-0}
+        [[ $SLACK_MS =~ ^[0-9]+$ ]] || bail_out "STOCKADE_TEST_SLACK_MS=$SLACK_MS is not a number"
         CGROUP_BASELINE=$(leaked_cgroup_dirs)
         if [[ -n $CGROUP_BASELINE ]]; then
                 diag "stockade cgroups leaked before this test began (not counted):"
@@ -288,34 +302,87 @@ show_run() {
 
 # ---------------------------------------------------------------- leftovers
 
-# The cgroup directories stockade may create children of: the caller's cgroup
-# in the cgroup2 hierarchy and in the v1 memory, cpu and pids hierarchies.
-caller_cgroup_dirs() {
-        local v2path mnt line ctl path opts target
+# caller_v2_dir: the caller's cgroup in the cgroup2 hierarchy (nothing when
+# cgroup2 is not mounted)
+caller_v2_dir() {
+        local v2path mnt
         v2path=$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
         mnt=$(findmnt -rn -t cgroup2 -o TARGET | head -n 1)
         if [[ -n $mnt && -n $v2path ]]; then
                 echo "${mnt%/}$v2path"
         fi
+}
+
+# caller_v1_dir CONTROLLER: the caller's cgroup in the v1 hierarchy that
+# carries CONTROLLER (nothing when it is not mounted as v1)
+caller_v1_dir() {
+        local ctl=$1 line path="" opts target
+        while IFS= read -r line; do
+                # id:controllers:path
+                local ctls=${line#*:}
+                ctls=${ctls%%:*}
+                if [[ ,$ctls, == *",$ctl,"* ]]; then
+                        path=${line#*:*:}
+                        break
+                fi
+        done </proc/self/cgroup
+        [[ -n $path ]] || return 0
+        while read -r target opts; do
+                if [[ ,$opts, == *",$ctl,"* ]]; then
+                        echo "${target%/}$path"
+                        break
+                fi
+        done < <(findmnt -rn -t cgroup -o TARGET,FS-OPTIONS)
+}
+
+# The cgroup directories stockade may create children of: the caller's cgroup
+# in the cgroup2 hierarchy and in the v1 memory, cpu and pids hierarchies.
+caller_cgroup_dirs() {
+        local ctl
+        caller_v2_dir
         for ctl in memory cpu pids; do
-                path=""
-                while IFS= read -r line; do
-                        # id:controllers:path
-                        local ctls=${line#*:}
-                        ctls=${ctls%%:*}
-                        if [[ ,$ctls, == *",$ctl,"* ]]; then
-                                path=${line#*:*:}
-                                break
-                        fi
-                done </proc/self/cgroup
-                [[ -n $path ]] || continue
-                while read -r target opts; do
-                        if [[ ,$opts, == *",$ctl,"* ]]; then
-                                echo "${target%/}$path"
-                                break
-                        fi
-                done < <(findmnt -rn -t cgroup -o TARGET,FS-OPTIONS)
+                caller_v1_dir "$ctl"
         done
+}
+
+# expected_backend: the walls.cgroup.backend stockade must report here.
+# STOCKADE_EXPECT_BACKEND when set; otherwise pure v2 when the cgroup2 root
+# offers the memory, cpu and pids controllers, else hybrid (v1 ceilings).
+expected_backend() {
+        local c ctls
+        if [[ -n ${STOCKADE_EXPECT_BACKEND:-} ]]; then
+                echo "$STOCKADE_EXPECT_BACKEND"
+                return
+        fi
+        ctls=" $(cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null) "
+        for c in memory cpu pids; do
+                if [[ $ctls != *" $c "* ]]; then
+                        echo hybrid
+                        return
+                fi
+        done
+        echo v2
+}
+
+# cgroup_lacks FILE: succeeds when this kernel has no cgroup interface file
+# FILE (e.g. pids.peak, memory.peak) where stockade looks for it: in a group
+# of the backend in use, below the caller's cgroup.  A throw-away group is
+# made and removed to look.  A null usage field in the result is excused only
+# when this succeeds.
+cgroup_lacks() {
+        local file=$1 ctl=${1%%.*} dir g r
+        if [[ $(expected_backend) == v2 ]]; then
+                dir=$(caller_v2_dir)
+        else
+                dir=$(caller_v1_dir "$ctl")
+        fi
+        [[ -n $dir ]] || return 1
+        g=$dir/it-probe-$$
+        mkdir "$g" 2>/dev/null || return 1 # cannot tell: excuse nothing
+        [[ ! -e $g/$file ]]
+        r=$?
+        rmdir "$g"
+        return "$r"
 }
 
 # stockade_cgroup_dirs: every stockade-<pid>-<n> directory below the caller's
@@ -371,6 +438,13 @@ remove_cgroups_of() {
 # assert_no_leftovers DESC: one test point
 assert_no_leftovers() {
         local l
+        # A check that looked nowhere must not pass: the cgroup dirs to
+        # search have to be found first.
+        if [[ -z $(caller_cgroup_dirs) ]]; then
+                not_ok "nothing left behind: $*"
+                diag "found no cgroup directory to check (is /proc, findmnt or /dev/fd missing?)"
+                return 1
+        fi
         l=$(leftovers)
         if [[ -z $l ]]; then
                 ok "nothing left behind: $*"

@@ -153,7 +153,7 @@ assert_no_leftovers "syscalls"
 
 # ---- foreign ABIs are killed with SIGSYS
 sbx x32 -- /probe x32
-expect_exit "x32 syscall" 159 signal
+expect_exit "x32 syscall" 159 seccomp
 is "$(jqget "$J" .exit.signal)" 31 "x32 syscall: exit.signal is 31 (SIGSYS)"
 lacks "$OUT" '^x32=alive' "x32 syscall: the process did not survive"
 assert_no_leftovers "x32"
@@ -161,11 +161,11 @@ assert_no_leftovers "x32"
 # (in a child bash, so that a crash is not reported on our stderr)
 if bash -c '"$1" i386 || exit 1' _ "$PROBE" >/dev/null 2>&1; then
         sbx i386 -- /probe i386
-        expect_exit "i386 syscall" 159 signal
+        expect_exit "i386 syscall" 159 seccomp
         is "$(jqget "$J" .exit.signal)" 31 "i386 syscall: exit.signal is 31 (SIGSYS)"
         assert_no_leftovers "i386"
 else
-        for d in "i386 syscall: exit status 159" "i386 syscall: result cause signal" \
+        for d in "i386 syscall: exit status 159" "i386 syscall: result cause seccomp" \
                 "i386 syscall: exit.signal is 31 (SIGSYS)" "nothing left behind: i386"; do
                 skip "$d" "int 0x80 does not work on this host even outside a sandbox"
         done

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "basic/env-util.h"
+#include "basic/log.h"
 #include "basic/macro.h"
 #include "run-options.h"
 #include "script.h"
@@ -88,14 +89,6 @@ static const struct option options[] = {
         {},
 };
 
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
 bool request_id_valid(const char *id) {
         size_t n = strlen(id);
         if (n == 0 || n > SANDBOX_REQUEST_ID_MAX)
@@ -160,27 +153,27 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
                 return -ENOMEM;
         for (char *t = strtok_r(copy, ":", &save); t; t = strtok_r(NULL, ":", &save)) {
                 if (n == 3)
-                        return fail(err, errlen, "--bind '%s': too many ':'; use SRC[:DST][:ro|rw]", arg);
+                        return errbuf_set(err, errlen, "--bind '%s': too many ':'; use SRC[:DST][:ro|rw]", arg);
                 parts[n++] = t;
         }
         if (n == 0)
-                return fail(err, errlen, "--bind needs a path; use SRC[:DST][:ro|rw]");
+                return errbuf_set(err, errlen, "--bind needs a path; use SRC[:DST][:ro|rw]");
         if (n >= 2 && (streq(parts[n - 1], "ro") || streq(parts[n - 1], "rw"))) {
                 mode = streq(parts[n - 1], "rw") ? BIND_RW : BIND_RO;
                 n--;
         } else if (n == 3)
-                return fail(err, errlen, "--bind '%s': unknown mode; end it with :ro or :rw", arg);
+                return errbuf_set(err, errlen, "--bind '%s': unknown mode; end it with :ro or :rw", arg);
 
         src = realpath(parts[0], NULL);
         if (!src)
-                return fail(err, errlen, "--bind: cannot use '%s': %s; give an existing host path", parts[0],
+                return errbuf_set(err, errlen, "--bind: cannot use '%s': %s; give an existing host path", parts[0],
                             strerror(errno));
         dst = strdup(n == 2 ? parts[1] : src);
         if (!dst)
                 return -ENOMEM;
         path_simplify(dst);
         if (!dest_valid(dst))
-                return fail(err, errlen,
+                return errbuf_set(err, errlen,
                             "--bind: bad destination '%s'; give an absolute path without '.' or '..', "
                             "not /, /proc, /dev or " SCRIPT_DIR, dst);
         nb = reallocarray(o->binds, o->n_binds + 1, sizeof *nb);
@@ -194,9 +187,9 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
 static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, size_t errlen) {
         uint64_t v;
         if (parse_u64(arg, &v) < 0 || v >= 0xFFFFFFFFu)
-                return fail(err, errlen, "%s '%s' is not a numeric id; give a number such as 65534", opt, arg);
+                return errbuf_set(err, errlen, "%s '%s' is not a numeric id; give a number such as 65534", opt, arg);
         if (v == 0)
-                return fail(err, errlen, "%s 0: the task must not run as root; pick an unprivileged id", opt);
+                return errbuf_set(err, errlen, "%s 0: the task must not run as root; pick an unprivileged id", opt);
         *ret = (unsigned) v;
         return 0;
 }
@@ -229,37 +222,37 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 switch (c) {
                 case OPT_MEMORY:
                         if (parse_size(a, &l->memory_bytes) < 0 || l->memory_bytes < (4u << 20))
-                                r = fail(err, errlen, "--memory '%s' is not a size of at least 4M; write it like 64M or 1GiB", a);
+                                r = errbuf_set(err, errlen, "--memory '%s' is not a size of at least 4M; write it like 64M or 1GiB", a);
                         o->limits_set |= SET_MEMORY;
                         break;
                 case OPT_CPUS:
                         if (parse_cpus(a, &l->cpu_millicores) < 0)
-                                r = fail(err, errlen, "--cpus '%s' is not a number of cores; write a decimal of at least 0.01, like 0.5", a);
+                                r = errbuf_set(err, errlen, "--cpus '%s' is not a number of cores; write a decimal of at least 0.01, like 0.5", a);
                         o->limits_set |= SET_CPUS;
                         break;
                 case OPT_PIDS:
                         if (parse_u64(a, &l->pids) < 0 || l->pids == 0 || l->pids > 4194304)
-                                r = fail(err, errlen, "--pids '%s' is out of range; give a number from 1 to 4194304", a);
+                                r = errbuf_set(err, errlen, "--pids '%s' is out of range; give a number from 1 to 4194304", a);
                         o->limits_set |= SET_PIDS;
                         break;
                 case OPT_TIMEOUT:
                         if (parse_duration(a, &l->timeout_usec) < 0)
-                                r = fail(err, errlen, "--timeout '%s' is not a duration; write it like 500ms, 30s or 5m", a);
+                                r = errbuf_set(err, errlen, "--timeout '%s' is not a duration; write it like 500ms, 30s or 5m", a);
                         o->limits_set |= SET_TIMEOUT;
                         break;
                 case OPT_CPU_TIME:
                         if (parse_duration(a, &l->cpu_time_usec) < 0)
-                                r = fail(err, errlen, "--cpu-time '%s' is not a duration; write it like 500ms, 30s or 5m", a);
+                                r = errbuf_set(err, errlen, "--cpu-time '%s' is not a duration; write it like 500ms, 30s or 5m", a);
                         o->limits_set |= SET_CPU_TIME;
                         break;
                 case OPT_TMPFS_SIZE:
                         if (parse_size(a, &l->tmpfs_bytes) < 0 || l->tmpfs_bytes < 4096)
-                                r = fail(err, errlen, "--tmpfs-size '%s' is not a size; write it like 64M", a);
+                                r = errbuf_set(err, errlen, "--tmpfs-size '%s' is not a size; write it like 64M", a);
                         o->limits_set |= SET_TMPFS;
                         break;
                 case OPT_OUTPUT_LIMIT:
                         if (parse_size(a, &l->output_bytes) < 0)
-                                r = fail(err, errlen, "--output-limit '%s' is not a size; write it like 1M (0 for none)", a);
+                                r = errbuf_set(err, errlen, "--output-limit '%s' is not a size; write it like 1M (0 for none)", a);
                         o->limits_set |= SET_OUTPUT;
                         break;
                 case OPT_BIND:
@@ -270,20 +263,20 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         free(o->workdir);
                         o->workdir = realpath(a, NULL);
                         if (!o->workdir || stat(o->workdir, &st) < 0 || !S_ISDIR(st.st_mode))
-                                r = fail(err, errlen, "--workdir '%s' is not an existing directory; create it or give another", a);
+                                r = errbuf_set(err, errlen, "--workdir '%s' is not an existing directory; create it or give another", a);
                         else if (!dest_valid(o->workdir))
-                                r = fail(err, errlen, "--workdir '%s' would cover a wall; pick a directory outside /, /proc and /dev", a);
+                                r = errbuf_set(err, errlen, "--workdir '%s' would cover a wall; pick a directory outside /, /proc and /dev", a);
                         break;
                 }
                 case OPT_ENV:
                         if (!env_name_valid(a, strlen(a)))
-                                r = fail(err, errlen, "--env '%s' is not a variable name; use letters, digits and _", a);
+                                r = errbuf_set(err, errlen, "--env '%s' is not a variable name; use letters, digits and _", a);
                         o->pass_env[o->n_pass_env++] = (char *) a;
                         break;
                 case OPT_SETENV: {
                         const char *eq = strchr(a, '=');
                         if (!eq || !env_name_valid(a, (size_t) (eq - a)))
-                                r = fail(err, errlen, "--setenv '%s' has no value; write NAME=VALUE", a);
+                                r = errbuf_set(err, errlen, "--setenv '%s' has no value; write NAME=VALUE", a);
                         o->set_env[o->n_set_env++] = (char *) a;
                         break;
                 }
@@ -295,7 +288,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         break;
                 case OPT_REQUEST_ID:
                         if (!request_id_valid(a))
-                                r = fail(err, errlen, "--request-id '%s' is not valid; use 1 to 128 of A-Z a-z 0-9 . _ : -", a);
+                                r = errbuf_set(err, errlen, "--request-id '%s' is not valid; use 1 to 128 of A-Z a-z 0-9 . _ : -", a);
                         else
                                 (void) snprintf(o->spec.request_id, sizeof o->spec.request_id, "%s", a);
                         break;
@@ -304,7 +297,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         break;
                 case OPT_PROFILE:
                         if (!*a)
-                                r = fail(err, errlen, "--profile needs a name or a path; see 'stockade profile list'");
+                                r = errbuf_set(err, errlen, "--profile needs a name or a path; see 'stockade profile list'");
                         else
                                 r = set_str(&o->profile, a);
                         break;
@@ -315,14 +308,14 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         o->verbose = true;
                         break;
                 case 'h':
-                        r = fail(err, errlen, "help");
+                        r = errbuf_set(err, errlen, "help");
                         break;
                 case ':':
-                        r = fail(err, errlen, "option '%s' needs a value; see 'stockade run --help'", argv[optind - 1]);
+                        r = errbuf_set(err, errlen, "option '%s' needs a value; see 'stockade run --help'", argv[optind - 1]);
                         break;
                 case '?':
                 default:
-                        r = fail(err, errlen, "unknown option '%s'; see 'stockade run --help'", argv[optind - 1]);
+                        r = errbuf_set(err, errlen, "unknown option '%s'; see 'stockade run --help'", argv[optind - 1]);
                         break;
                 }
                 if (r < 0)
@@ -331,7 +324,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
 
         dashdash = optind > 0 && optind <= argc && streq(argv[optind - 1], "--");
         if (optind >= argc) {
-                r = fail(err, errlen, "no command given; use 'stockade run -- COMMAND [ARGS...]' or 'stockade run SCRIPT'");
+                r = errbuf_set(err, errlen, "no command given; use 'stockade run -- COMMAND [ARGS...]' or 'stockade run SCRIPT'");
                 goto out;
         }
 
@@ -360,14 +353,14 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 if (r < 0) {
                         if (r == -ENOMEM)
                                 goto out;
-                        r = fail(err, errlen, "%s", msg);
+                        r = errbuf_set(err, errlen, "%s", msg);
                         goto out;
                 }
         }
         r = 0;
 out:
         if (r == -ENOMEM && !err[0])
-                (void) fail(err, errlen, "out of memory");
+                (void) errbuf_set(err, errlen, "out of memory");
         if (r < 0)
                 run_options_done(o);
         return r;

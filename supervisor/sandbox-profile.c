@@ -9,18 +9,11 @@
 #include <sys/stat.h>
 
 #include "basic/env-util.h"
+#include "basic/log.h"
 #include "basic/macro.h"
 #include "basic/sha256.h"
 #include "sandbox-profile.h"
 #include "secrets.h"
-
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
 
 static int add_binds(SandboxSpec *spec, const Profile *p, char *err, size_t errlen) {
         for (size_t i = 0; i < p->n_binds; i++) {
@@ -31,7 +24,7 @@ static int add_binds(SandboxSpec *spec, const Profile *p, char *err, size_t errl
                 if (!src) {
                         if (!b->must_exist && errno == ENOENT)
                                 continue;
-                        return fail(err, errlen, "profile '%s': bind source '%s': %s", p->name, b->source,
+                        return errbuf_set(err, errlen, "profile '%s': bind source '%s': %s", p->name, b->source,
                                     strerror(errno));
                 }
                 nb = reallocarray(spec->binds, spec->n_binds + 1, sizeof *nb);
@@ -102,14 +95,14 @@ static int load_secrets(SandboxSpec *spec, const Profile *p, const char *store, 
                         return r;
                 r = sha256_hex(x->value, x->len, x->sha256);
                 if (r < 0)
-                        return fail(err, errlen, "cannot hash secret '%s': %s", ps->name, strerror(-r));
+                        return errbuf_set(err, errlen, "cannot hash secret '%s': %s", ps->name, strerror(-r));
                 if (x->as == SECRET_TARGET_ENV) {
                         /* A trailing newline is the file's, not the value's. */
                         size_t len = x->len;
                         if (len > 0 && x->value[len - 1] == '\n')
                                 len--;
                         if (memchr(x->value, 0, len))
-                                return fail(err, errlen, "secret '%s' holds a NUL byte; deliver it as a file", ps->name);
+                                return errbuf_set(err, errlen, "secret '%s' holds a NUL byte; deliver it as a file", ps->name);
                         char save = x->value[len];
                         x->value[len] = 0;
                         r = env_set(&spec->envp, x->target, strlen(x->target), x->value);
@@ -149,7 +142,7 @@ int sandbox_spec_from_profile(SandboxSpec *spec, const Profile *p, char **host_e
                 free(spec->workdir);
                 spec->workdir = realpath(p->workdir, NULL);
                 if (!spec->workdir || stat(spec->workdir, &st) < 0 || !S_ISDIR(st.st_mode))
-                        return fail(err, errlen, "profile '%s': workdir '%s' is not an existing directory", p->name,
+                        return errbuf_set(err, errlen, "profile '%s': workdir '%s' is not an existing directory", p->name,
                                     p->workdir);
         }
         r = load_secrets(spec, p, secret_store, err, errlen);

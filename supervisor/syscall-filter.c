@@ -49,14 +49,6 @@ typedef struct Table {
         int err[NR_MAX]; /* V_DENY: errno; 0 for the policy's */
 } Table;
 
-_printf_(3, 4) static int fail(char *err, size_t errlen, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        (void) vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
-
 static int native_nr(const char *name) {
         int nr = seccomp_syscall_resolve_name(name);
         /* Negative: not a syscall of this architecture (a pseudo number). */
@@ -68,9 +60,9 @@ static int mark(Table *t, const char *name, Verdict v, int e, int depth, char *e
         if (name[0] == '@') {
                 const SyscallGroup *g = syscall_group_find(name);
                 if (!g)
-                        return fail(err, errlen, "seccomp: unknown syscall group '%s'", name);
+                        return errbuf_set(err, errlen, "seccomp: unknown syscall group '%s'", name);
                 if (depth > 4)
-                        return fail(err, errlen, "seccomp: groups nested too deep at '%s'", name);
+                        return errbuf_set(err, errlen, "seccomp: groups nested too deep at '%s'", name);
                 for (const char *const *m = g->members; *m; m++) {
                         int r = mark(t, *m, v, e, depth + 1, err, errlen);
                         if (r < 0)
@@ -79,7 +71,7 @@ static int mark(Table *t, const char *name, Verdict v, int e, int depth, char *e
                 return 0;
         }
         if (!syscall_name_known(name))
-                return fail(err, errlen, "seccomp: unknown syscall '%s'", name);
+                return errbuf_set(err, errlen, "seccomp: unknown syscall '%s'", name);
         int nr = native_nr(name);
         if (nr < 0)
                 return 0;
@@ -324,7 +316,7 @@ int syscall_filter_compile(const SeccompPolicy *p, bool audit, SyscallFilter *re
         for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
                 int nr = native_nr(needed[i]);
                 if (nr >= 0 && t->v[nr] == V_DENY)
-                        return fail(err, errlen, "seccomp: '%s' cannot be denied: the task needs it to start and end",
+                        return errbuf_set(err, errlen, "seccomp: '%s' cannot be denied: the task needs it to start and end",
                                     needed[i]);
         }
 
@@ -345,7 +337,7 @@ int syscall_filter_compile(const SeccompPolicy *p, bool audit, SyscallFilter *re
         if (r < 0) {
                 syscall_filter_done(&f);
                 if (!err[0])
-                        (void) fail(err, errlen, "seccomp: cannot compile the policy: %s", strerror(-r));
+                        (void) errbuf_set(err, errlen, "seccomp: cannot compile the policy: %s", strerror(-r));
                 return r;
         }
         *ret = f;

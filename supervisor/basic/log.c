@@ -33,3 +33,11 @@ int log_internal(LogLevel level, int error, const char *fmt, ...) {
         }
         return -e;
 }
+
+int errbuf_set(char *err, size_t errlen, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+        return -EINVAL;
+}

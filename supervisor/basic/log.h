@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "macro.h"
 
@@ -27,3 +28,7 @@ int log_internal(LogLevel level, int error, const char *fmt, ...) _printf_(3, 4)
 #define log_error_errno(e, ...) log_internal(LOG_LEVEL_ERR, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_internal(LOG_LEVEL_WARNING, (e), __VA_ARGS__)
 #define log_debug_errno(e, ...) log_internal(LOG_LEVEL_DEBUG, (e), __VA_ARGS__)
+
+/* Writes a one-line message for the user into err (size errlen) and
+ * returns -EINVAL, for parsers that report rather than log. */
+int errbuf_set(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);

@@ -13,6 +13,7 @@ static const char usage[] =
         "  run [OPTIONS] SCRIPT [ARGS...]       run a script through its interpreter\n"
         "  doctor                               what this kernel and host support\n"
         "  profile check|show|list              check, show or list sandbox profiles\n"
+        "  journal verify|show|follow           verify, read or follow the journal\n"
         "\n"
         "Exit status of run: the task's; 128+N if killed by signal N; 125 stockade\n"
         "failed; 126 command not executable; 127 command not found.\n"
@@ -25,6 +26,7 @@ static const struct {
         { "run", cmd_run },
         { "doctor", cmd_doctor },
         { "profile", cmd_profile },
+        { "journal", cmd_journal },
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The canonical form of a record (journal-def.h, stockade-journal(5)). */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "basic/sha256.h"
+#include "journal-internal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_tokener *, json_tokener_free);
+
+static const char *const reserved_keys[] = {
+        JOURNAL_KEY_V,    JOURNAL_KEY_SEQ,  JOURNAL_KEY_TS,   JOURNAL_KEY_REQUEST_ID,
+        JOURNAL_KEY_TYPE, JOURNAL_KEY_PREV, JOURNAL_KEY_HASH,
+};
+
+void journal_record_done(JournalRecord *r) {
+        if (r->obj)
+                json_object_put(r->obj);
+        *r = (JournalRecord) {};
+}
+
+static bool is_hex64(const char *s) {
+        if (!s || strlen(s) != JOURNAL_HASH_HEX_LEN)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+int journal_record_parse(const char *line, size_t len, JournalRecord *ret, char *err, size_t errlen) {
+        _cleanup_(json_tokener_freep) struct json_tokener *tok = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        json_object *v, *seq, *type, *prev, *hash;
+        int64_t s;
+
+        if (len > JOURNAL_LINE_MAX || len > INT32_MAX)
+                return errbuf_set(err, errlen, "line longer than %u bytes", JOURNAL_LINE_MAX);
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        o = json_tokener_parse_ex(tok, line, (int) len);
+        if (!o || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len)
+                return errbuf_set(err, errlen, "not a JSON object");
+        if (!json_object_is_type(o, json_type_object))
+                return errbuf_set(err, errlen, "not a JSON object");
+        if (!json_object_object_get_ex(o, JOURNAL_KEY_V, &v) || !json_object_is_type(v, json_type_int))
+                return errbuf_set(err, errlen, "no integer \"v\"");
+        if (!json_object_object_get_ex(o, JOURNAL_KEY_SEQ, &seq) || !json_object_is_type(seq, json_type_int) ||
+            (s = json_object_get_int64(seq)) < 1)
+                return errbuf_set(err, errlen, "no positive integer \"seq\"");
+        if (!json_object_object_get_ex(o, JOURNAL_KEY_TYPE, &type) || !json_object_is_type(type, json_type_string))
+                return errbuf_set(err, errlen, "no string \"type\"");
+        if (!json_object_object_get_ex(o, JOURNAL_KEY_PREV, &prev) || !is_hex64(json_object_get_string(prev)))
+                return errbuf_set(err, errlen, "no 64-hex \"prev\"");
+        if (!json_object_object_get_ex(o, JOURNAL_KEY_HASH, &hash) || !is_hex64(json_object_get_string(hash)))
+                return errbuf_set(err, errlen, "no 64-hex \"hash\"");
+        *ret = (JournalRecord) {
+                .seq = (uint64_t) s,
+                .type = json_object_get_string(type),
+                .prev = json_object_get_string(prev),
+                .hash = json_object_get_string(hash),
+                .obj = TAKE_PTR(o),
+        };
+        return 0;
+}
+
+bool journal_record_hash_ok(const char *line, size_t len, char computed[65]) {
+        const size_t plen = sizeof(JOURNAL_HASH_SUFFIX_PREFIX) - 1;
+        const char *suffix;
+        char hex[65];
+        Sha256 s;
+
+        if (len < JOURNAL_HASH_SUFFIX_LEN + 1)
+                return false;
+        suffix = line + len - JOURNAL_HASH_SUFFIX_LEN;
+        sha256_init(&s);
+        sha256_update(&s, line, len - JOURNAL_HASH_SUFFIX_LEN);
+        sha256_update(&s, "}", 1);
+        sha256_final_hex(&s, hex);
+        if (computed)
+                memcpy(computed, hex, sizeof hex);
+        return memcmp(suffix, JOURNAL_HASH_SUFFIX_PREFIX, plen) == 0 &&
+               memcmp(suffix + plen, hex, JOURNAL_HASH_HEX_LEN) == 0 &&
+               memcmp(suffix + plen + JOURNAL_HASH_HEX_LEN, "\"}", 2) == 0;
+}
+
+static bool key_reserved(const char *k) {
+        for (size_t i = 0; i < ELEMENTSOF(reserved_keys); i++)
+                if (streq(k, reserved_keys[i]))
+                        return true;
+        return false;
+}
+
+static int add(json_object *o, const char *k, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, k, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int journal_record_build(uint64_t seq, const char *ts, const char *request_id, const char *type,
+                         json_object *fields, const char *prev, char **ret_line, size_t *ret_len,
+                         char ret_hash[65]) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *line = NULL;
+        const char *s;
+        size_t n;
+        char hex[65];
+        int r;
+
+        if (!type || !*type || !prev || !is_hex64(prev) || seq < 1 || seq > INT64_MAX)
+                return -EINVAL;
+        if (fields && !json_object_is_type(fields, json_type_object))
+                return -EINVAL;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        if ((r = add(o, JOURNAL_KEY_V, json_object_new_int(JOURNAL_SCHEMA_VERSION))) < 0 ||
+            (r = add(o, JOURNAL_KEY_SEQ, json_object_new_int64((int64_t) seq))) < 0 ||
+            (r = add(o, JOURNAL_KEY_TS, json_object_new_string(ts))) < 0)
+                return r;
+        /* json-c stores a NULL value as JSON null. */
+        if (json_object_object_add(o, JOURNAL_KEY_REQUEST_ID,
+                                   request_id ? json_object_new_string(request_id) : NULL) < 0)
+                return -ENOMEM;
+        if (request_id && !json_object_object_get(o, JOURNAL_KEY_REQUEST_ID))
+                return -ENOMEM;
+        if ((r = add(o, JOURNAL_KEY_TYPE, json_object_new_string(type))) < 0)
+                return r;
+        if (fields) {
+                json_object_object_foreach(fields, k, v) {
+                        if (key_reserved(k))
+                                return -EINVAL;
+                        if (json_object_object_add(o, k, json_object_get(v)) < 0) {
+                                json_object_put(v);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        if ((r = add(o, JOURNAL_KEY_PREV, json_object_new_string(prev))) < 0)
+                return r;
+
+        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!s)
+                return -ENOMEM;
+        n = strlen(s);
+        if (n < 2 || s[n - 1] != '}')
+                return -EINVAL;
+        if (n + JOURNAL_HASH_SUFFIX_LEN > JOURNAL_LINE_MAX)
+                return -E2BIG;
+        (void) sha256_hex(s, n, hex);
+
+        /* The line: the canonical bytes minus their '}', then ,"hash":"<hex>"}\n */
+        line = malloc(n - 1 + JOURNAL_HASH_SUFFIX_LEN + 2);
+        if (!line)
+                return -ENOMEM;
+        memcpy(line, s, n - 1);
+        (void) snprintf(line + n - 1, JOURNAL_HASH_SUFFIX_LEN + 2, JOURNAL_HASH_SUFFIX_PREFIX "%s\"}\n", hex);
+        *ret_len = n - 1 + JOURNAL_HASH_SUFFIX_LEN + 1;
+        *ret_line = TAKE_PTR(line);
+        memcpy(ret_hash, hex, sizeof hex);
+        return 0;
+}
+
+void journal_timestamp(char ret[JOURNAL_TS_LEN + 1]) {
+        struct timespec ts;
+        struct tm tm;
+        char buf[96];
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        (void) gmtime_r(&ts.tv_sec, &tm);
+        (void) snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec % 60, ts.tv_nsec / 1000);
+        memcpy(ret, buf, JOURNAL_TS_LEN);
+        ret[JOURNAL_TS_LEN] = 0;
+}

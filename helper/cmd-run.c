@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "basic/log.h"
 #include "commands.h"
 #include "run-options.h"
+#include "journal.h"
 #include "profile.h"
+#include "run-journal.h"
 #include "sandbox-profile.h"
 #include "supervisor.h"
 #include "syscall-filter.h"
@@ -57,50 +60,102 @@ static void explain(const SandboxResult *r, const SandboxSpec *spec) {
                           (unsigned long long) r->audit.total);
 }
 
-/* Profile, then the command line over it, then the compiled filter. */
-static int resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter) {
+/* Profile, then the command line over it, then the compiled filter. On
+ * failure err holds the one line for the user and the journal. */
+static int resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter, char *err, size_t errlen) {
         ProfileError perr = {};
-        char err[512];
+        char why[256];
         int r;
 
+        err[0] = 0;
         r = profile_load(opts->profile ? opts->profile : "default", prof, &perr);
         if (r < 0) {
                 if (perr.line > 0)
-                        log_error("%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
+                        (void) snprintf(err, errlen, "%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
                 else if (perr.message[0])
-                        log_error("%s%s%s", perr.file, perr.file[0] ? ": " : "", perr.message);
+                        (void) snprintf(err, errlen, "%s%s%s", perr.file, perr.file[0] ? ": " : "", perr.message);
                 else
-                        log_error_errno(r, "cannot load profile '%s': %m", opts->profile ? opts->profile : "default");
+                        (void) snprintf(err, errlen, "cannot load profile '%s': %s",
+                                        opts->profile ? opts->profile : "default", strerror(-r));
                 return r;
         }
-        r = sandbox_spec_from_profile(&opts->spec, prof, environ, opts->secret_store, err, sizeof err);
+        r = sandbox_spec_from_profile(&opts->spec, prof, environ, opts->secret_store, why, sizeof why);
         if (r >= 0)
                 r = run_options_apply(opts, environ);
         if (r < 0) {
-                if (err[0])
-                        log_error("%s", err);
-                else
-                        log_error_errno(r, "cannot prepare the task: %m");
+                (void) snprintf(err, errlen, "%s", why[0] ? why : strerror(-r));
                 return r;
         }
-        r = syscall_filter_compile(&prof->seccomp, prof->mode == PROFILE_MODE_AUDIT, filter, err, sizeof err);
+        r = syscall_filter_compile(&prof->seccomp, prof->mode == PROFILE_MODE_AUDIT, filter, why, sizeof why);
         if (r < 0) {
-                log_error("profile '%s': %s", prof->name, err);
+                (void) snprintf(err, errlen, "profile '%s': %s", prof->name, why);
                 return r;
         }
         opts->spec.filter = filter;
         return 0;
 }
 
+static int open_journal(const RunOptions *opts, Journal **ret) {
+        const char *dir = opts->journal ? opts->journal : getenv("STOCKADE_JOURNAL");
+        JournalOptions jo = { .fsync = JOURNAL_FSYNC_BATCH, .batch_interval_usec = 1000000,
+                              .segment_max_bytes = 64ULL << 20, .set_append_flag = true };
+        bool recovered = false;
+        int r;
+
+        *ret = NULL;
+        if (opts->no_journal)
+                return 0;
+        if (!dir || !*dir)
+                dir = JOURNAL_DIR_DEFAULT;
+        r = journal_open(dir, &jo, ret, &recovered);
+        if (r < 0)
+                return log_error_errno(r, "cannot open the journal '%s': %m; give --journal DIR, or --no-journal", dir);
+        if (recovered)
+                log_warning("journal '%s': a torn last record was found and sealed; see 'stockade journal verify'", dir);
+        if (!journal_append_only(*ret))
+                log_debug("journal '%s': this filesystem cannot mark segments append-only", dir);
+        return 0;
+}
+
+/* The request's records: the journal opens lazily, on the first record,
+ * so that on the allowed path its cost hides behind the building of the
+ * walls (the admit hook). */
+typedef struct RunRecords {
+        const RunOptions *opts;
+        Journal *journal;
+        const char *tenant;
+        double policy_ms;
+} RunRecords;
+
+static int records_admit(const SandboxSpec *spec, void *userdata) {
+        RunRecords *rr = userdata;
+        int r;
+
+        if (rr->opts->no_journal)
+                return 0;
+        if (!rr->journal && (r = open_journal(rr->opts, &rr->journal)) < 0)
+                return r;
+        return run_journal_admission(rr->journal, spec, rr->tenant, true, "root on the host (embedded supervisor)",
+                                     rr->policy_ms);
+}
+
+static void records_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata) {
+        RunRecords *rr = userdata;
+        if (rr->journal)
+                run_journal_started(spec, r, rr->journal);
+}
+
 int cmd_run(int argc, char **argv) {
-        double t_start = monotonic_ms();
+        double t_start = monotonic_ms(), t_policy;
+        RunRecords records = {};
         RunOptions opts;
         Profile prof = {};
         SyscallFilter filter = {};
         Supervisor sup;
         SandboxResult res;
+        Journal *journal = NULL;
         const char *what = NULL;
-        char err[512];
+        char err[1024], tenant[32];
         int r, status = EXIT_WRAPPER_FAILED;
 
         r = run_options_parse(argc, argv, &opts, err, sizeof err);
@@ -120,8 +175,20 @@ int cmd_run(int argc, char **argv) {
                           "run it as root, e.g. with sudo");
                 goto finish;
         }
-        if (resolve(&opts, &prof, &filter) < 0)
+        /* Embedded mode: the tenant is whoever invoked us. */
+        (void) snprintf(tenant, sizeof tenant, "uid:%u", (unsigned) getuid());
+
+        t_policy = monotonic_ms();
+        r = resolve(&opts, &prof, &filter, err, sizeof err);
+        t_policy = monotonic_ms() - t_policy;
+        if (r < 0) {
+                log_error("%s", err);
+                /* A refusal is a decision too: on record, with its reason. */
+                if (!opts.no_journal && open_journal(&opts, &journal) >= 0)
+                        (void) run_journal_admission(journal, &opts.spec, tenant, false, err, t_policy);
                 goto finish;
+        }
+        records = (RunRecords) { .opts = &opts, .tenant = tenant, .policy_ms = t_policy };
 
         /* Held from here to exit: a signal for the task is relayed to it
          * once it runs, and never cuts the result record short. */
@@ -132,11 +199,18 @@ int cmd_run(int argc, char **argv) {
                 goto finish;
         }
 
-        r = sandbox_run(&sup, &opts.spec, t_start, &res);
+        SandboxHooks hooks = { .admit = records_admit, .started = records_started, .userdata = &records };
+        r = sandbox_run(&sup, &opts.spec, t_start, &hooks, &res);
         if (r < 0)
                 log_debug_errno(r, "supervisor failure: %m");
         explain(&res, &opts.spec);
         status = res.exit_status;
+        supervisor_done(&sup);
+        journal = records.journal;
+
+        /* The records are durable before the caller hears the outcome. */
+        if (journal && (run_journal_exit(journal, &opts.spec, &res) < 0 || journal_flush(journal) < 0))
+                status = EXIT_WRAPPER_FAILED;
 
         if (opts.result_json) {
                 r = sandbox_result_write(opts.result_json, &opts.spec, &res);
@@ -147,8 +221,8 @@ int cmd_run(int argc, char **argv) {
         }
         log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts.spec.request_id,
                   exit_cause_to_string(res.cause), res.exit_status, res.startup_ms, res.wall_ms);
-        supervisor_done(&sup);
 finish:
+        journal = journal_close(journal);
         syscall_filter_done(&filter);
         profile_done(&prof);
         run_options_done(&opts);

@@ -38,6 +38,9 @@ const char run_usage[] =
         "  --output-limit SIZE    cap stdout+stderr together; the rest is cut\n"
         "  --secret-store DIR     where the profile's secrets are read (default\n"
         "                         /etc/stockade/secrets)\n"
+        "  --journal DIR          where the records go (default $STOCKADE_JOURNAL,\n"
+        "                         else /var/lib/stockade/journal)\n"
+        "  --no-journal           keep no records of this run\n"
         "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
         "  --result-json FILE     write the result record there\n"
         "  -v, --verbose          log what the supervisor does\n"
@@ -64,6 +67,8 @@ enum {
         OPT_PROFILE,
         OPT_OUTPUT_LIMIT,
         OPT_SECRET_STORE,
+        OPT_JOURNAL,
+        OPT_NO_JOURNAL,
 };
 
 static const struct option options[] = {
@@ -84,6 +89,8 @@ static const struct option options[] = {
         { "profile", required_argument, NULL, OPT_PROFILE },
         { "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },
         { "secret-store", required_argument, NULL, OPT_SECRET_STORE },
+        { "journal", required_argument, NULL, OPT_JOURNAL },
+        { "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -304,6 +311,12 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 case OPT_SECRET_STORE:
                         r = set_str(&o->secret_store, a);
                         break;
+                case OPT_JOURNAL:
+                        r = set_str(&o->journal, a);
+                        break;
+                case OPT_NO_JOURNAL:
+                        o->no_journal = true;
+                        break;
                 case 'v':
                         o->verbose = true;
                         break;
@@ -434,6 +447,7 @@ void run_options_done(RunOptions *o) {
         free(o->set_env);
         free(o->profile);
         free(o->secret_store);
+        free(o->journal);
         free(o->result_json);
         *o = (RunOptions) {};
 }

@@ -23,6 +23,8 @@ typedef struct RunOptions {
         char *profile;       /* --profile NAME|PATH; NULL: "default" */
         char *secret_store;  /* --secret-store DIR; NULL: the default store */
         char *result_json;
+        char *journal;       /* --journal DIR; NULL: $STOCKADE_JOURNAL, else the default */
+        bool no_journal;     /* --no-journal */
         bool verbose;
 
         /* Command-line overrides of the profile. */

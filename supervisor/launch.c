@@ -39,6 +39,8 @@ typedef struct Run {
         OutputRelay out;   /* with an output cap */
         double deadline_ms; /* when --timeout fires; 0: none */
         const SyscallFilter *filter;
+        const SandboxSpec *spec;
+        const SandboxHooks *hooks;
         pid_t pid;
         bool got_started, got_exit, timed_out, cpu_killed, init_gone;
         int task_status;
@@ -134,6 +136,8 @@ static void handle_sync(Run *run, SandboxResult *r, double t_start) {
                         record_child_walls(r);
                         if (fd >= 0 && run->listener < 0)
                                 run->listener = TAKE_FD(fd);
+                        if (run->hooks && run->hooks->started)
+                                run->hooks->started(run->spec, r, run->hooks->userdata);
                         break;
                 case SYNC_SETUP_ERROR:
                         if (run->error.type == 0)
@@ -354,9 +358,9 @@ static int block_relayed(sigset_t *ret_old) {
         return RET_NERRNO(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
-int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxResult *r) {
+int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const SandboxHooks *hooks, SandboxResult *r) {
         Run run = { .cg = CGROUP_NULL, .sync_fd = -EBADF, .pidfd = -EBADF, .listener = -EBADF,
-                    .out = OUTPUT_RELAY_NULL, .filter = spec->filter };
+                    .out = OUTPUT_RELAY_NULL, .filter = spec->filter, .spec = spec, .hooks = hooks };
         FsviewSources src = FSVIEW_SOURCES_NULL;
         _cleanup_close_ int sigfd = -EBADF;
         char name[64];
@@ -451,6 +455,25 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
         r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
         record_walls(s, &run, spec, r, v2_placement);
 
+        /* Admission is recorded while init builds the walls, and the task
+         * does not exec before it is: no record, no run. */
+        if (hooks && hooks->admit) {
+                double ta = monotonic_ms();
+                ret = hooks->admit(spec, hooks->userdata);
+                log_debug("admission recorded in %.3f ms", monotonic_ms() - ta);
+                if (ret < 0) {
+                        set_error(r, "admission", ret, "cannot record the admission");
+                        kill_sandbox(&run);
+                        (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
+                        ret = 0;
+                        goto out;
+                }
+        }
+        {
+                SyncMsg admitted = { .type = SYNC_ADMITTED };
+                (void) sync_send(run.sync_fd, &admitted); /* #1b */
+        }
+
         ret = observe(&run, spec, sigfd, r, t_start);
         if (ret < 0) {
                 kill_sandbox(&run);
@@ -476,6 +499,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, SandboxR
                 r->output_captured = true;
                 r->output_bytes = run.out.bytes;
                 r->output_cut = run.out.cut;
+                output_relay_hashes(&run.out, r->stdout_sha256, r->stderr_sha256);
         }
 
 out:

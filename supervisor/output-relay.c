@@ -24,6 +24,7 @@ int output_relay_open(OutputRelay *o, uint64_t cap) {
                 return e;
         }
         for (int i = 0; i < 2; i++) {
+                sha256_init(&o->hash[i]);
                 o->read_fd[i] = p[i][0];
                 o->write_fd[i] = p[i][1];
                 (void) fcntl(o->read_fd[i], F_SETFL, O_NONBLOCK);
@@ -78,6 +79,7 @@ int output_relay_pump(OutputRelay *o, int which, double deadline_ms) {
                 if (n == 0)
                         return -EPIPE;
                 o->bytes += (uint64_t) n;
+                sha256_update(&o->hash[which], buf, (size_t) n);
                 pass = o->passed >= o->cap ? 0 : (size_t) (o->cap - o->passed < (uint64_t) n ? o->cap - o->passed : (uint64_t) n);
                 if (pass < (size_t) n)
                         o->cut = true;
@@ -87,6 +89,11 @@ int output_relay_pump(OutputRelay *o, int which, double deadline_ms) {
                         o->passed += pass;
                 }
         }
+}
+
+void output_relay_hashes(OutputRelay *o, char ret_stdout[65], char ret_stderr[65]) {
+        sha256_final_hex(&o->hash[0], ret_stdout);
+        sha256_final_hex(&o->hash[1], ret_stderr);
 }
 
 void output_relay_done(OutputRelay *o) {

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "basic/sha256.h"
+
 /* With an output cap, the task's stdout and stderr are pipes to the
  * supervisor, which copies them to its own stdout and stderr up to the cap
  * (both streams together) and drains the rest, so the task never blocks on
@@ -16,7 +18,11 @@ typedef struct OutputRelay {
         uint64_t bytes;  /* produced by the task, cut or not */
         uint64_t passed; /* copied to the caller */
         bool cut;
+        Sha256 hash[2];  /* of everything the task wrote, per stream, cut or not */
 } OutputRelay;
+
+/* Finishes the per-stream hashes (once, at the end of the streams). */
+void output_relay_hashes(OutputRelay *o, char ret_stdout[65], char ret_stderr[65]);
 
 #define OUTPUT_RELAY_NULL \
         ((OutputRelay) { .read_fd = { -EBADF, -EBADF }, .write_fd = { -EBADF, -EBADF } })

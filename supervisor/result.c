@@ -152,6 +152,8 @@ static json_object *output_to_json(const SandboxSpec *spec, const SandboxResult 
         add(o, "limit_bytes", spec->limits.output_bytes ? json_object_new_uint64(spec->limits.output_bytes) : NULL);
         add(o, "bytes", r->output_captured ? json_object_new_uint64(r->output_bytes) : NULL);
         add(o, "cut", json_object_new_boolean(r->output_cut));
+        add(o, "stdout_sha256", r->output_captured ? json_object_new_string(r->stdout_sha256) : NULL);
+        add(o, "stderr_sha256", r->output_captured ? json_object_new_string(r->stderr_sha256) : NULL);
         return o;
 }
 
@@ -207,10 +209,9 @@ static json_object *limits_to_json(const SandboxLimits *l) {
         return o;
 }
 
-char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
+json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResult *r) {
         json_object *root = json_object_new_object();
         json_object *ex, *tm, *ph, *us, *code;
-        char *s = NULL;
 
         if (!root)
                 return NULL;
@@ -266,11 +267,18 @@ char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
         add(root, "secrets", secrets_to_json(spec));
         add(root, "output", output_to_json(spec, r));
         add(root, "audit", r->audit_mode ? audit_to_json(&r->audit) : NULL);
+        return root;
+}
 
-        {
-                const char *t = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-                s = t ? strdup(t) : NULL;
-        }
+char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
+        json_object *root = sandbox_result_to_object(spec, r);
+        const char *t;
+        char *s;
+
+        if (!root)
+                return NULL;
+        t = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        s = t ? strdup(t) : NULL;
         json_object_put(root);
         return s;
 }

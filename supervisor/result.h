@@ -86,9 +86,15 @@ typedef struct SandboxResult {
         bool output_captured; /* an output cap was set, so the bytes were counted */
         uint64_t output_bytes;
         bool output_cut;
+        char stdout_sha256[65], stderr_sha256[65]; /* when captured */
 } SandboxResult;
 
 void sandbox_result_init(SandboxResult *r);
+
+struct json_object;
+
+/* The result as a json-c object (the caller puts it), or NULL on OOM. */
+struct json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResult *r);
 
 /* Returns a malloc'd JSON document (no trailing newline), or NULL on OOM. */
 char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r);

@@ -22,11 +22,23 @@ typedef struct Supervisor {
 int supervisor_init(Supervisor *s, const char **reterr_what);
 void supervisor_done(Supervisor *s);
 
+/* Called from the supervisor's event loop as the task's life goes on, so
+ * records can be streamed rather than written at the end. Optional. */
+typedef struct SandboxHooks {
+        /* While init builds the walls; the task does not exec until this
+         * returns, and a negative return fails the run (setup_error). */
+        int (*admit)(const SandboxSpec *spec, void *userdata);
+        /* The task has exec'd: timings and walls in r are final. */
+        void (*started)(const SandboxSpec *spec, const SandboxResult *r, void *userdata);
+        void *userdata;
+} SandboxHooks;
+
 /* Runs one task to completion and fills ret (always, also on setup
  * errors). t_start_ms (CLOCK_MONOTONIC) is when the request arrived, for
  * startup_ms; pass 0 to count from this call. Returns 0, or -errno when the
  * supervisor itself failed (ret then describes a setup_error). */
-int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start_ms, SandboxResult *ret);
+int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start_ms, const SandboxHooks *hooks,
+                SandboxResult *ret);
 
 /* Blocks the signals a supervisor relays to its task (INT, TERM, HUP,
  * QUIT, USR1, USR2, WINCH). A caller that blocks them early keeps a signal

@@ -45,7 +45,7 @@ extern char **environ;
 #define RUN_TIMEOUT_S 60 /* a single run taking longer than this is a hang */
 #endif
 
-enum { V_BARE, V_STOCKADE, V_BWRAP, V_MAX };
+enum { V_BARE, V_STOCKADE, V_NOJOURNAL, V_BWRAP, V_MAX };
 
 struct variant {
         const char *name;
@@ -312,7 +312,19 @@ int main(int argc, char **argv) {
         bwrap = find_exe("bwrap");
 
         char *const bare_argv[] = { (char *) "/bin/true", NULL };
+        /* stockade journals every run: into a temporary journal here, and
+         * once more without one, to show what the records cost. */
+        char journal_dir[] = "/tmp/bench-startup-journal.XXXXXX";
+        if (!mkdtemp(journal_dir)) {
+                fprintf(stderr, "bench-startup: mkdtemp: %s\n", strerror(errno));
+                free(stockade);
+                free(bwrap);
+                return 2;
+        }
+        (void) setenv("STOCKADE_JOURNAL", journal_dir, 1);
         char *const stockade_argv[] = { stockade, (char *) "run", (char *) "--", (char *) "/bin/true", NULL };
+        char *const nojournal_argv[] = { stockade, (char *) "run", (char *) "--no-journal", (char *) "--",
+                                         (char *) "/bin/true", NULL };
         char *const bwrap_argv[] = {
                 bwrap ? bwrap : (char *) "bwrap",
                 (char *) "--unshare-all", (char *) "--die-with-parent",
@@ -324,6 +336,7 @@ int main(int argc, char **argv) {
 
         vs[V_BARE] = (struct variant) { .name = "bare", .argv = bare_argv, .enabled = true };
         vs[V_STOCKADE] = (struct variant) { .name = "stockade", .argv = stockade_argv, .enabled = true };
+        vs[V_NOJOURNAL] = (struct variant) { .name = "stk-nojrnl", .argv = nojournal_argv, .enabled = true };
         vs[V_BWRAP] = (struct variant) { .name = "bwrap", .argv = bwrap_argv, .enabled = bwrap != NULL };
 
         for (int k = 0; k < V_MAX; k++) {
@@ -428,6 +441,13 @@ int main(int argc, char **argv) {
         }
 
 out:
+        {
+                /* Segments are append-only (FS_APPEND_FL) where supported. */
+                char cmd[256];
+                (void) snprintf(cmd, sizeof cmd, "chattr -R -a %s 2>/dev/null; rm -rf %s", journal_dir, journal_dir);
+                if (system(cmd) != 0)
+                        fprintf(stderr, "bench-startup: could not remove %s\n", journal_dir);
+        }
         for (int k = 0; k < V_MAX; k++)
                 free(vs[k].samples);
         fflush(stdout);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <json-c/json.h>
+
+#include "basic/log.h"
+#include "run-journal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+/* Moves the named members of the result object into a record. */
+static void take(json_object *from, json_object *to, const char *const *keys) {
+        for (; *keys; keys++) {
+                json_object *v = NULL;
+                if (json_object_object_get_ex(from, *keys, &v))
+                        (void) json_object_object_add(to, *keys, json_object_get(v));
+        }
+}
+
+static int append(Journal *j, const char *type, const SandboxSpec *spec, json_object *rec) {
+        int r = journal_append(j, type, spec->request_id, rec, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot append the %s record of request %s to the journal: %m", type,
+                                       spec->request_id);
+        return 0;
+}
+
+int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
+                          double policy_ms) {
+        _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+        SandboxResult none;
+
+        if (!rec)
+                return -ENOMEM;
+        sandbox_result_init(&none);
+        _cleanup_(json_object_putp) json_object *all = sandbox_result_to_object(spec, &none);
+        if (!all)
+                return -ENOMEM;
+        (void) json_object_object_add(rec, "decision", json_object_new_string(allowed ? "allow" : "deny"));
+        (void) json_object_object_add(rec, "reason", json_object_new_string(reason));
+        (void) json_object_object_add(rec, "tenant", json_object_new_string(tenant));
+        (void) json_object_object_add(rec, "policy_ms", json_object_new_double(policy_ms));
+        take(all, rec, (const char *const[]) { "argv", "code", "profile", "secrets", NULL });
+        return append(j, "admission", spec, rec);
+}
+
+void run_journal_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata) {
+        _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+        _cleanup_(json_object_putp) json_object *all = sandbox_result_to_object(spec, r);
+        json_object *tm = NULL;
+
+        if (!rec || !all)
+                return;
+        if (json_object_object_get_ex(all, "timings", &tm)) {
+                json_object *v = NULL;
+                if (json_object_object_get_ex(tm, "startup_ms", &v))
+                        (void) json_object_object_add(rec, "startup_ms", json_object_get(v));
+                if (json_object_object_get_ex(tm, "phases", &v))
+                        (void) json_object_object_add(rec, "phases", json_object_get(v));
+        }
+        take(all, rec, (const char *const[]) { "walls", "limits", NULL });
+        (void) append(userdata, "start", spec, rec);
+}
+
+int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r) {
+        _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+        _cleanup_(json_object_putp) json_object *all = sandbox_result_to_object(spec, r);
+        json_object *tm = NULL, *v = NULL;
+        int ret;
+
+        if (!rec || !all)
+                return -ENOMEM;
+        if (r->audit_mode) {
+                _cleanup_(json_object_putp) json_object *au = json_object_new_object();
+                if (!au)
+                        return -ENOMEM;
+                take(all, au, (const char *const[]) { "audit", NULL });
+                ret = append(j, "audit", spec, au);
+                if (ret < 0)
+                        return ret;
+        }
+        take(all, rec, (const char *const[]) { "exit", "error", "usage", "output", NULL });
+        if (json_object_object_get_ex(all, "timings", &tm) && json_object_object_get_ex(tm, "wall_ms", &v))
+                (void) json_object_object_add(rec, "wall_ms", json_object_get(v));
+        return append(j, "exit", spec, rec);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "journal.h"
+#include "result.h"
+#include "sandbox.h"
+
+/* The records one request leaves, all carrying its request id:
+ * admission (allow or deny, with the reason and policy_ms), start (when the
+ * task has exec'd: phases, walls, limits), exit (cause, usage, output) and,
+ * in audit mode, audit (the would-be denials). Schema: journal-def.h. */
+
+int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
+                          double policy_ms);
+
+/* A SandboxHooks.started callback; userdata is the Journal. Failures are
+ * logged: the exit record still follows. */
+void run_journal_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata);
+
+int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r);

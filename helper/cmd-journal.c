@@ -23,12 +23,15 @@ static const char usage[] =
         "usage: stockade journal verify [--journal DIR] [DIR|FILE]\n"
         "       stockade journal show [--request-id R] [--since T] [--until T] [--type X] [--json] [DIR]\n"
         "       stockade journal follow [DIR]\n"
+        "       stockade journal replay [--journal DIR] REQUEST_ID\n"
         "\n"
         "DIR defaults to " JOURNAL_DIR_DEFAULT ". verify exits 0 when the chain is intact,\n"
         "1 with FILE:LINE: seq N: KIND: DETAIL for the first bad record. show prints a\n"
         "timeline per request (--json: the raw records); --since/--until compare with\n"
         "ts as strings (a prefix such as 2026-11-26 works; --until is exclusive).\n"
-        "follow streams new records until SIGINT/SIGTERM. Usage errors exit 125.\n"
+        "follow streams new records until SIGINT/SIGTERM. replay re-runs a recorded\n"
+        "request in audit mode and compares the outcomes (0 same, 1 different).\n"
+        "Usage errors exit 125.\n"
         "See stockade-journal(5).\n";
 
 typedef struct Args {
@@ -304,6 +307,8 @@ int cmd_journal(int argc, char **argv) {
                 fputs(usage, argc < 2 ? stderr : stdout);
                 return argc < 2 ? EXIT_WRAPPER_FAILED : 0;
         }
+        if (streq(argv[1], "replay"))
+                return cmd_journal_replay(argc - 1, argv + 1);
         r = parse_args(argc - 1, argv + 1, streq(argv[1], "show"), &a);
         if (r == 0)
                 return 0;

@@ -8,5 +8,6 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_journal_replay(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_journal(int argc, char **argv);

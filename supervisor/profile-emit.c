@@ -213,6 +213,8 @@ char *profile_to_yaml(const Profile *p) {
                 profile_writer_plain(w, "null");
         pair(w, "class", profile_class_to_string(p->class_) ?: "interactive");
         pair(w, "mode", profile_mode_to_string(p->mode) ?: "enforce");
+        key(w, "keep_code");
+        profile_writer_plain(w, p->keep_code ? "true" : "false");
         emit_limits(w, p);
         emit_filesystem(w, p);
         emit_network(w, p);

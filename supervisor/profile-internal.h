@@ -140,6 +140,7 @@ typedef enum ProfileField {
         PF_SOCKET_FAMILIES,
         PF_NAMESPACES,
         PF_IOCTL_DENY,
+        PF_KEEP_CODE, /* Added in v1 after the first release of the format */
         _PF_MAX,
 } ProfileField;
 

@@ -90,6 +90,32 @@ static int on_mode(Walk *w, const char *path, int key, int value, _unused_ int a
         return 0;
 }
 
+/* A boolean the way YAML 1.1 spells it in practice; anything else is a problem. */
+static int parse_bool(Walk *w, const char *path, int key, int value, bool *ret) {
+        const char *t = layer_scalar(w, path, layer_mark(w, key), value, "true or false");
+        if (!t)
+                return -EINVAL;
+        if (streq(t, "true") || streq(t, "True") || streq(t, "TRUE"))
+                *ret = true;
+        else if (streq(t, "false") || streq(t, "False") || streq(t, "FALSE"))
+                *ret = false;
+        else {
+                char shown[80];
+                layer_problem(w, layer_mark(w, value), path, "'%s' is not true or false", profile_shown(t, shown));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int on_keep_code(Walk *w, const char *path, int key, int value, _unused_ int arg) {
+        bool v;
+        if (parse_bool(w, path, key, value, &v) < 0)
+                return 0;
+        w->l->p.keep_code = v;
+        layer_set(w, PF_KEEP_CODE, key, value);
+        return 0;
+}
+
 /* ---- limits ---- */
 
 typedef enum LimitKind {
@@ -236,7 +262,6 @@ static int on_workdir(Walk *w, const char *path, int key, int value, _unused_ in
 static int on_bind_key(Walk *w, const char *path, int key, int value, int arg) {
         static const char *const modes[] = { [BIND_RO] = "ro", [BIND_RW] = "rw" };
         ProfileBind *b = w->target;
-        const char *t;
         int v, r;
 
         switch (arg) {
@@ -250,18 +275,12 @@ static int on_bind_key(Walk *w, const char *path, int key, int value, int arg) {
                 if (layer_pick(w, path, key, value, modes, ELEMENTSOF(modes), &v) == 0)
                         b->mode = (BindMode) v;
                 return 0;
-        default:
-                t = layer_scalar(w, path, layer_mark(w, key), value, "true or false");
-                if (t && (streq(t, "true") || streq(t, "True") || streq(t, "TRUE")))
-                        b->must_exist = true;
-                else if (t && (streq(t, "false") || streq(t, "False") || streq(t, "FALSE")))
-                        b->must_exist = false;
-                else if (t) {
-                        char shown[80];
-                        layer_problem(w, layer_mark(w, value), path, "'%s' is not true or false",
-                                      profile_shown(t, shown));
-                }
+        default: {
+                bool must;
+                if (parse_bool(w, path, key, value, &must) == 0)
+                        b->must_exist = must;
                 return 0;
+        }
         }
 }
 
@@ -506,6 +525,7 @@ static const KeyHandler top_keys[] = {
         { "extends", on_extends, 0 },
         { "class", on_class, 0 },
         { "mode", on_mode, 0 },
+        { "keep_code", on_keep_code, 0 },
         { "limits", on_limits, 0 },
         { "filesystem", on_filesystem, 0 },
         { "network", layer_on_network, 0 },

@@ -354,6 +354,8 @@ int profile_merge_layer(Profile *r, const ProfileLayer *l, ProfileProblems *pp) 
                 r->class_ = c->class_;
         if (SETS(PF_MODE))
                 r->mode = c->mode;
+        if (SETS(PF_KEEP_CODE))
+                r->keep_code = c->keep_code;
 
         if (SETS(PF_MEMORY))
                 r->limits.memory_bytes = c->limits.memory_bytes;

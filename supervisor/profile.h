@@ -108,6 +108,7 @@ typedef struct Profile {
 
         ProfileClass class_;
         ProfileMode mode;
+        bool keep_code;         /* keep the task's code in the journal, for replay */
 
         SandboxLimits limits;   /* memory, cpus, pids, timeout, cpu time, tmpfs */
         uint64_t swap_bytes;    /* 0: no swap (the only value the walls enforce today) */

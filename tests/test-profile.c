@@ -1118,6 +1118,24 @@ START_TEST(test_hostile) {
 }
 END_TEST
 
+/* keep_code: a boolean, off by default, inherited, in the canonical form. */
+START_TEST(test_keep_code) {
+        Profile p;
+        char *yaml;
+
+        expect_ok("version: 1\nname: a\n", &p);
+        ck_assert(!p.keep_code);
+        profile_done(&p);
+        expect_ok("version: 1\nname: a\nkeep_code: true\n", &p);
+        ck_assert(p.keep_code);
+        yaml = profile_to_yaml(&p);
+        ck_assert_ptr_nonnull(strstr(yaml, "keep_code: true"));
+        free(yaml);
+        profile_done(&p);
+        expect_error("version: 1\nname: a\nkeep_code: maybe\n", 3, 12, "keep_code: 'maybe' is not true or false");
+}
+END_TEST
+
 static Suite *profile_suite(void) {
         Suite *s = suite_create("profile");
         TCase *tc;
@@ -1159,6 +1177,7 @@ static Suite *profile_suite(void) {
         tcase_add_test(tc, test_sha256_depends_on_content);
         tcase_add_test(tc, test_shipped_profiles_load);
         tcase_add_test(tc, test_shipped_profile_values);
+        tcase_add_test(tc, test_keep_code);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -14,6 +14,7 @@ CONTRIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../contrib" && pwd)
 JD=$T/jr
 
 # verified DIR: stockade journal verify, quietly
+# shellcheck disable=SC2317 # called through check
 verified() { "$STOCKADE" journal verify "$1" >/dev/null 2>&1; }
 
 # records TYPE REQUEST_ID: how many records of that type the request has
@@ -96,6 +97,39 @@ d=$(damaged truncated)
 f=$(seg "$d")
 truncate -s -7 "$f"
 expect_damage "$d" truncated "a truncated tail"
+
+# ---- replay: the recorded code and profile, again, in audit mode
+RD=$T/replay
+cat >"$T/keep.yaml" <<'YAML'
+version: 1
+name: keep
+extends: default
+keep_code: true
+limits:
+  output: 1MiB
+YAML
+printf 'echo "out $((6 * 7))"; echo "err" >&2\n' >"$T/job.sh"
+sbx kept --journal "$RD" --profile "$T/keep.yaml" --request-id orig-1 "$T/job.sh"
+expect_exit "recorded run" 0 ok
+check "replay: the script was kept, by its hash" \
+        test -s "$RD/code/$(sha256sum <"$T/job.sh" | cut -d' ' -f1)"
+check "replay: the resolved profile was kept, by its hash" \
+        test -s "$RD/profiles/$(jqget "$J" .profile.sha256).yaml"
+"$STOCKADE" journal replay --journal "$RD" orig-1 >"$T/replay.out" 2>"$T/replay.err"
+is "$?" 0 "replay: same outcome (exit 0)" || diag_file "$T/replay.err" 20
+is "$(cat "$T/replay.out")" "out 42" "replay: the task ran again"
+like "$(cat "$T/replay.err")" "stdout sha256 +$(jqget "$J" .output.stdout_sha256) +$(jqget "$J" .output.stdout_sha256)" \
+        "replay: it reproduces the recorded output hash"
+is "$(cat "$RD"/journal-*.jsonl | jq -r 'select(.type == "admission" and .reason == "replay of orig-1") | .decision')" allow \
+        "replay: itself on record, as a replay"
+is "$(cat "$RD"/journal-*.jsonl | jq -r 'select(.type == "audit") | .type' | head -n 1)" audit \
+        "replay: ran in audit mode"
+printf 'echo other\n' >"$T/other.sh"
+sbx unkept --journal "$RD" --request-id orig-2 "$T/other.sh"
+"$STOCKADE" journal replay --journal "$RD" orig-2 >/dev/null 2>"$T/replay2.err"
+is "$?" 125 "replay without keep_code: refused"
+like "$(cat "$T/replay2.err")" "not kept" "replay without keep_code: says why"
+check "verify: intact with replays" verified "$RD"
 
 # ---- concurrent runs never break the chain
 pids=()

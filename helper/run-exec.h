@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "journal.h"
+#include "profile.h"
+#include "result.h"
+#include "run-options.h"
+
+/* Runs a task whose spec is complete (profile applied, filter compiled)
+ * as an embedded supervisor, journaling admission (with reason), start,
+ * exit and audit records, and writing --result-json. Fills res; returns
+ * the exit status for stockade. */
+int run_execute(RunOptions *opts, const Profile *prof, double t_start, double policy_ms, const char *reason,
+                SandboxResult *res);
+
+/* Journals a refused admission (when journaling is on). */
+void run_refused(const RunOptions *opts, const char *reason, double policy_ms);
+
+/* Opens the journal run would use: --journal, $STOCKADE_JOURNAL, else the default. */
+int open_journal(const RunOptions *opts, Journal **ret);
+
+/* Profile, then the command line over it, then the compiled filter, into
+ * opts->spec. On failure err holds the one line for the user and the journal. */
+int run_resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter, char *err, size_t errlen);

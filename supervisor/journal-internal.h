@@ -31,6 +31,11 @@ int journal_record_parse(const char *line, size_t len, JournalRecord *ret, char 
  * canonical bytes. computed (may be NULL) gets the SHA-256. */
 bool journal_record_hash_ok(const char *line, size_t len, char computed[65]);
 
+/* The seq and hash of a line in exactly the writer's canonical shape whose
+ * hash checks out, without a JSON parser: the tail a writer chains onto.
+ * -EINVAL for anything else (the caller then parses it properly). */
+int journal_record_peek(const char *line, size_t len, uint64_t *ret_seq, char ret_hash[65]);
+
 /* Builds one line, '\n' terminated, in the documented key order. Refuses
  * fields that use a reserved key (-EINVAL) and lines over JOURNAL_LINE_MAX
  * (-E2BIG). Does not take ownership of fields. */
@@ -40,6 +45,9 @@ int journal_record_build(uint64_t seq, const char *ts, const char *request_id, c
 
 /* RFC 3339 UTC with microseconds, now. */
 void journal_timestamp(char ret[JOURNAL_TS_LEN + 1]);
+struct timespec;
+/* Pure: RFC 3339 UTC with microseconds for a CLOCK_REALTIME value. */
+void journal_timestamp_at(const struct timespec *ts, char ret[JOURNAL_TS_LEN + 1]);
 
 /* Segment numbers present in a directory, sorted; returns the count or -errno. */
 int journal_segments_list(int dirfd, unsigned **ret);

@@ -92,6 +92,26 @@ bool journal_record_hash_ok(const char *line, size_t len, char computed[65]) {
                memcmp(suffix + plen + JOURNAL_HASH_HEX_LEN, "\"}", 2) == 0;
 }
 
+int journal_record_peek(const char *line, size_t len, uint64_t *ret_seq, char ret_hash[65]) {
+        static const char head[] = "{\"v\":1,\"seq\":";
+        const size_t hl = sizeof head - 1, plen = sizeof(JOURNAL_HASH_SUFFIX_PREFIX) - 1;
+        uint64_t seq = 0;
+        size_t i;
+
+        if (len < hl + 2 || memcmp(line, head, hl) != 0)
+                return -EINVAL;
+        for (i = hl; i < len && line[i] >= '0' && line[i] <= '9' && i - hl < 19; i++)
+                seq = seq * 10 + (uint64_t) (line[i] - '0');
+        if (i == hl || i >= len || line[i] != ',' || seq == 0)
+                return -EINVAL;
+        if (!journal_record_hash_ok(line, len, NULL))
+                return -EINVAL;
+        memcpy(ret_hash, line + len - JOURNAL_HASH_SUFFIX_LEN + plen, JOURNAL_HASH_HEX_LEN);
+        ret_hash[JOURNAL_HASH_HEX_LEN] = 0;
+        *ret_seq = seq;
+        return 0;
+}
+
 static bool key_reserved(const char *k) {
         for (size_t i = 0; i < ELEMENTSOF(reserved_keys); i++)
                 if (streq(k, reserved_keys[i]))
@@ -173,15 +193,47 @@ int journal_record_build(uint64_t seq, const char *ts, const char *request_id, c
         return 0;
 }
 
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian), the
+ * well-known era-based arithmetic. glibc's gmtime_r() would do, but it
+ * loads the time zone database on first use, and every stockade run pays
+ * that on its way to the first record. */
+static void civil_from_days(int64_t z, int *ret_y, unsigned *ret_m, unsigned *ret_d) {
+        z += 719468;
+        int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+        unsigned doe = (unsigned) (z - era * 146097);
+        unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t y = (int64_t) yoe + era * 400;
+        unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        unsigned mp = (5 * doy + 2) / 153;
+        unsigned d = doy - (153 * mp + 2) / 5 + 1;
+        unsigned m = mp < 10 ? mp + 3 : mp - 9;
+        *ret_y = (int) (y + (m <= 2));
+        *ret_m = m;
+        *ret_d = d;
+}
+
 void journal_timestamp(char ret[JOURNAL_TS_LEN + 1]) {
         struct timespec ts;
-        struct tm tm;
-        char buf[96];
-
         (void) clock_gettime(CLOCK_REALTIME, &ts);
-        (void) gmtime_r(&ts.tv_sec, &tm);
-        (void) snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec % 60, ts.tv_nsec / 1000);
+        journal_timestamp_at(&ts, ret);
+}
+
+void journal_timestamp_at(const struct timespec *t, char ret[JOURNAL_TS_LEN + 1]) {
+        struct timespec ts = *t;
+        char buf[96];
+        int64_t days, secs;
+        unsigned mon, day;
+        int year;
+
+        days = (int64_t) ts.tv_sec / 86400;
+        secs = (int64_t) ts.tv_sec % 86400;
+        if (secs < 0) {
+                secs += 86400;
+                days--;
+        }
+        civil_from_days(days, &year, &mon, &day);
+        (void) snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06ldZ", year, mon, day, (int) (secs / 3600),
+                        (int) (secs / 60 % 60), (int) (secs % 60), ts.tv_nsec / 1000);
         memcpy(ret, buf, JOURNAL_TS_LEN);
         ret[JOURNAL_TS_LEN] = 0;
 }

@@ -209,24 +209,30 @@ static json_object *limits_to_json(const SandboxLimits *l) {
         return o;
 }
 
+void sandbox_request_add_json(const SandboxSpec *spec, json_object *o) {
+        json_object *code = json_object_new_object();
+
+        add(o, "argv", strv_to_json(spec->argv));
+        add(code, "origin", json_object_new_string(spec->origin == CODE_SCRIPT ? "script" : "command"));
+        if (spec->origin == CODE_SCRIPT) {
+                add(code, "path", json_object_new_string(spec->script_host_path));
+                add(code, "sha256", json_object_new_string(spec->script_sha256));
+        }
+        add(o, "code", code);
+        add(o, "profile", profile_to_json(spec));
+        add(o, "secrets", secrets_to_json(spec));
+}
+
 json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResult *r) {
         json_object *root = json_object_new_object();
-        json_object *ex, *tm, *ph, *us, *code;
+        json_object *ex, *tm, *ph, *us;
 
         if (!root)
                 return NULL;
 
         add(root, "version", json_object_new_int(RESULT_SCHEMA_VERSION));
         add(root, "request_id", json_object_new_string(spec->request_id));
-        add(root, "argv", strv_to_json(spec->argv));
-
-        code = json_object_new_object();
-        add(code, "origin", json_object_new_string(spec->origin == CODE_SCRIPT ? "script" : "command"));
-        if (spec->origin == CODE_SCRIPT) {
-                add(code, "path", json_object_new_string(spec->script_host_path));
-                add(code, "sha256", json_object_new_string(spec->script_sha256));
-        }
-        add(root, "code", code);
+        sandbox_request_add_json(spec, root);
 
         ex = json_object_new_object();
         add(ex, "cause", json_object_new_string(exit_cause_to_string(r->cause)));
@@ -263,8 +269,6 @@ json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResu
 
         add(root, "limits", limits_to_json(&spec->limits));
         add(root, "walls", walls_to_json(&r->walls, r->audit_mode, spec->network));
-        add(root, "profile", profile_to_json(spec));
-        add(root, "secrets", secrets_to_json(spec));
         add(root, "output", output_to_json(spec, r));
         add(root, "audit", r->audit_mode ? audit_to_json(&r->audit) : NULL);
         return root;

@@ -93,6 +93,9 @@ void sandbox_result_init(SandboxResult *r);
 
 struct json_object;
 
+/* What was asked (argv, code, profile, secrets), added to o. */
+void sandbox_request_add_json(const SandboxSpec *spec, struct json_object *o);
+
 /* The result as a json-c object (the caller puts it), or NULL on OOM. */
 struct json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResult *r);
 

@@ -27,19 +27,14 @@ static int append(Journal *j, const char *type, const SandboxSpec *spec, json_ob
 int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
                           double policy_ms) {
         _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
-        SandboxResult none;
 
         if (!rec)
-                return -ENOMEM;
-        sandbox_result_init(&none);
-        _cleanup_(json_object_putp) json_object *all = sandbox_result_to_object(spec, &none);
-        if (!all)
                 return -ENOMEM;
         (void) json_object_object_add(rec, "decision", json_object_new_string(allowed ? "allow" : "deny"));
         (void) json_object_object_add(rec, "reason", json_object_new_string(reason));
         (void) json_object_object_add(rec, "tenant", json_object_new_string(tenant));
         (void) json_object_object_add(rec, "policy_ms", json_object_new_double(policy_ms));
-        take(all, rec, (const char *const[]) { "argv", "code", "profile", "secrets", NULL });
+        sandbox_request_add_json(spec, rec);
         return append(j, "admission", spec, rec);
 }
 

@@ -561,6 +561,28 @@ START_TEST(test_parallel_writers) {
 }
 END_TEST
 
+START_TEST(test_timestamps) {
+        static const struct {
+                time_t sec;
+                long nsec;
+                const char *want;
+        } t[] = {
+                { 0, 0, "1970-01-01T00:00:00.000000Z" },
+                { 951782400, 123456789, "2000-02-29T00:00:00.123456Z" },
+                { 951868799, 0, "2000-02-29T23:59:59.000000Z" },
+                { 1795718950, 999999000, "2026-11-26T18:49:10.999999Z" },
+                { 4102444799, 0, "2099-12-31T23:59:59.000000Z" },
+                { -1, 0, "1969-12-31T23:59:59.000000Z" },
+        };
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+                struct timespec ts = { .tv_sec = t[i].sec, .tv_nsec = t[i].nsec };
+                char got[JOURNAL_TS_LEN + 1];
+                journal_timestamp_at(&ts, got);
+                ck_assert_str_eq(got, t[i].want);
+        }
+}
+END_TEST
+
 static Suite *journal_suite(void) {
         Suite *s = suite_create("journal");
         TCase *tc = tcase_create("core");
@@ -580,6 +602,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_torn_tail_recovery);
         tcase_add_test(tc, test_parallel_writers);
         tcase_add_test(tc, test_append_flag);
+        tcase_add_test(tc, test_timestamps);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -41,6 +41,8 @@ const char run_usage[] =
         "  --journal DIR          where the records go (default $STOCKADE_JOURNAL,\n"
         "                         else /var/lib/stockade/journal)\n"
         "  --no-journal           keep no records of this run\n"
+        "  --journal-fsync always|batch|never  when records reach the disk\n"
+        "                         (default batch: once per run, before exit)\n"
         "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
         "  --result-json FILE     write the result record there\n"
         "  -v, --verbose          log what the supervisor does\n"
@@ -69,6 +71,7 @@ enum {
         OPT_SECRET_STORE,
         OPT_JOURNAL,
         OPT_NO_JOURNAL,
+        OPT_JOURNAL_FSYNC,
 };
 
 static const struct option options[] = {
@@ -91,6 +94,7 @@ static const struct option options[] = {
         { "secret-store", required_argument, NULL, OPT_SECRET_STORE },
         { "journal", required_argument, NULL, OPT_JOURNAL },
         { "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
+        { "journal-fsync", required_argument, NULL, OPT_JOURNAL_FSYNC },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -211,7 +215,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
         bool dashdash;
         int c, r = 0;
 
-        *o = (RunOptions) { .uid = 65534, .gid = 65534 };
+        *o = (RunOptions) { .uid = 65534, .gid = 65534, .journal_fsync = JOURNAL_FSYNC_BATCH };
         err[0] = 0;
 
         o->pass_env = calloc((size_t) argc + 1, sizeof(char *));
@@ -316,6 +320,16 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         break;
                 case OPT_NO_JOURNAL:
                         o->no_journal = true;
+                        break;
+                case OPT_JOURNAL_FSYNC:
+                        if (streq(a, "always"))
+                                o->journal_fsync = JOURNAL_FSYNC_ALWAYS;
+                        else if (streq(a, "batch"))
+                                o->journal_fsync = JOURNAL_FSYNC_BATCH;
+                        else if (streq(a, "never"))
+                                o->journal_fsync = JOURNAL_FSYNC_NEVER;
+                        else
+                                r = errbuf_set(err, errlen, "--journal-fsync '%s' is unknown; use always, batch or never", a);
                         break;
                 case 'v':
                         o->verbose = true;

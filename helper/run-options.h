@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "journal.h"
 #include "sandbox.h"
 
 enum {
@@ -25,6 +26,7 @@ typedef struct RunOptions {
         char *result_json;
         char *journal;       /* --journal DIR; NULL: $STOCKADE_JOURNAL, else the default */
         bool no_journal;     /* --no-journal */
+        JournalFsync journal_fsync; /* --journal-fsync; default batch */
         bool verbose;
 
         /* Command-line overrides of the profile. */

@@ -73,9 +73,10 @@ static_assert(JOURNAL_HASH_SUFFIX_LEN == 75, "the documented suffix is 75 bytes"
 #define JOURNAL_TYPE_SEGMENT "segment"       /* Added in v1: first record of every segment after the first */
 #define JOURNAL_TYPE_RECOVERY "recovery"     /* Added in v1: seals torn bytes left by a crash */
 
-/* Fields the journal itself writes. Suggested fields of the caller's types
- * (admission: decision, profile, reason; start: pid, argv; exit: cause,
- * exit_status, ...) are listed in stockade-journal(5) and are not checked. */
+/* Fields the journal itself writes. The fields of a request's records
+ * (admission, start, exit, audit) are written by supervisor/run-journal.c
+ * from the result record's schema (supervisor/result.h) and listed in
+ * stockade-journal(5); the journal does not check them. */
 
 /* segment: written by rotation as the first record of a new segment; its
  * prev is the last hash of the segment before. */

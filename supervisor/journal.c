@@ -470,7 +470,8 @@ static int mkdir_parents(const char *path) {
 Journal *journal_close(Journal *j) {
         if (!j)
                 return NULL;
-        (void) journal_flush(j);
+        if (j->opts.fsync != JOURNAL_FSYNC_NEVER)
+                (void) journal_flush(j);
         (void) safe_close(j->segfd);
         (void) safe_close(j->lockfd);
         (void) safe_close(j->dirfd);

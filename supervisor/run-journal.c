@@ -35,6 +35,8 @@ int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenan
         (void) json_object_object_add(rec, "tenant", json_object_new_string(tenant));
         (void) json_object_object_add(rec, "policy_ms", json_object_new_double(policy_ms));
         sandbox_request_add_json(spec, rec);
+        /* Evidence of how well the evidence itself is kept. */
+        (void) json_object_object_add(rec, "journal_append_only", json_object_new_boolean(journal_append_only(j)));
         return append(j, "admission", spec, rec);
 }
 

@@ -209,15 +209,7 @@ const char *format_cpus(uint64_t millicores, char buf[static PROFILE_NUMBUF]);
 const char *format_cidr(const NetRule *r, char buf[static PROFILE_NUMBUF + 16]);
 const char *format_ports(const NetRule *r, char buf[static PROFILE_NUMBUF]);
 
-/* NULL-terminated string arrays (char **), as in Profile; strv_free()
- * and strv_copy() are basic/env-util.h's. */
-size_t profile_strv_length(char *const *v);
-bool profile_strv_contains(char *const *v, const char *s);
-int profile_strv_push(char ***v, char *s); /* takes s, also on failure */
-int profile_strv_extend_unique(char ***v, char *const *add);
-static inline void profile_strv_freep(char ***v) {
-        strv_free(*v);
-}
+/* NULL-terminated string arrays (char **), as in Profile: basic/env-util.h. */
 
 /* ---- profiles-builtin.c, generated from the shipped profiles ---- */
 

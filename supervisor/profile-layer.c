@@ -356,7 +356,7 @@ static int on_env_var(Walk *w, const char *path, int key, int value, _unused_ in
                 return 0;
         if (asprintf(&s, "%s=%s", name, t) < 0)
                 return -ENOMEM;
-        return profile_strv_push(&w->l->p.env_set, s);
+        return strv_push(&w->l->p.env_set, s);
 }
 
 static int on_env_set(Walk *w, const char *path, int key, int value, _unused_ int arg) {

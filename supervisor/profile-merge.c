@@ -190,7 +190,7 @@ static int merge_env_set(Profile *r, const Profile *c) {
                 if (t) {
                         free(*t);
                         *t = s;
-                } else if (profile_strv_push(&r->env_set, s) < 0)
+                } else if (strv_push(&r->env_set, s) < 0)
                         return -ENOMEM;
         }
         return 0;
@@ -387,7 +387,7 @@ int profile_merge_layer(Profile *r, const ProfileLayer *l, ProfileProblems *pp) 
         }
         if (SETS(PF_BINDS) && (q = merge_binds(r, c)) < 0)
                 return q;
-        if (SETS(PF_HIDE) && profile_strv_extend_unique(&r->hide, c->hide) < 0)
+        if (SETS(PF_HIDE) && strv_extend_unique(&r->hide, c->hide) < 0)
                 return -ENOMEM;
         if (SETS(PF_WORKDIR) && replace_string(&r->workdir, c->workdir) < 0)
                 return -ENOMEM;
@@ -404,7 +404,7 @@ int profile_merge_layer(Profile *r, const ProfileLayer *l, ProfileProblems *pp) 
         if (r->net_mode == NET_MODE_NONE)
                 net_allow_clear(r);
 
-        if (SETS(PF_ENV_ALLOW) && profile_strv_extend_unique(&r->env_allow, c->env_allow) < 0)
+        if (SETS(PF_ENV_ALLOW) && strv_extend_unique(&r->env_allow, c->env_allow) < 0)
                 return -ENOMEM;
         if (SETS(PF_ENV_SET) && (q = merge_env_set(r, c)) < 0)
                 return q;
@@ -445,6 +445,6 @@ void profile_normalize(Profile *p) {
                 qsort(p->seccomp.deny, p->seccomp.n_deny, sizeof(SyscallRule), cmp_rules);
         if (p->seccomp.n_allow > 1)
                 qsort(p->seccomp.allow, p->seccomp.n_allow, sizeof(SyscallRule), cmp_rules);
-        if (profile_strv_length(p->env_set) > 1)
-                qsort(p->env_set, profile_strv_length(p->env_set), sizeof(char *), cmp_env);
+        if (strv_length(p->env_set) > 1)
+                qsort(p->env_set, strv_length(p->env_set), sizeof(char *), cmp_env);
 }

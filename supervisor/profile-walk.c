@@ -288,7 +288,7 @@ int layer_dup_path(Walk *w, const char *path, ProfileMark at, int node, char **r
 }
 
 int layer_strv_list(Walk *w, const char *path, int key, int value, ProfileField f, ItemFn check, char ***ret) {
-        _cleanup_(profile_strv_freep) char **v = NULL;
+        _cleanup_(strv_freep) char **v = NULL;
         bool ok = true;
         int r;
 
@@ -314,9 +314,9 @@ int layer_strv_list(Walk *w, const char *path, int key, int value, ProfileField 
                         ok = false;
                         continue;
                 }
-                if (profile_strv_contains(v, s))
+                if (strv_contains(v, s))
                         free(s);
-                else if (profile_strv_push(&v, s) < 0)
+                else if (strv_push(&v, s) < 0)
                         return -ENOMEM;
         }
         if (ok) {

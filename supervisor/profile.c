@@ -461,26 +461,26 @@ static int list_dir(const char *dir, char ***names) {
                 name = strndup(de->d_name, n - 5);
                 if (!name)
                         return -ENOMEM;
-                if (!profile_name_valid(name) || profile_strv_contains(*names, name)) {
+                if (!profile_name_valid(name) || strv_contains(*names, name)) {
                         free(name);
                         continue;
                 }
-                if (profile_strv_push(names, name) < 0)
+                if (strv_push(names, name) < 0)
                         return -ENOMEM;
         }
         return 0;
 }
 
 char **profile_list(void) {
-        _cleanup_(profile_strv_freep) char **names = calloc(1, sizeof(char *));
+        _cleanup_(strv_freep) char **names = calloc(1, sizeof(char *));
 
         if (!names || list_dir(PROFILE_SYSCONF_DIR, &names) < 0 || list_dir(PROFILE_DATADIR, &names) < 0)
                 return NULL;
         for (size_t i = 0; i < profile_builtins_n; i++)
-                if (!profile_strv_contains(names, profile_builtins[i].name) &&
-                    profile_strv_push(&names, strdup(profile_builtins[i].name)) < 0)
+                if (!strv_contains(names, profile_builtins[i].name) &&
+                    strv_push(&names, strdup(profile_builtins[i].name)) < 0)
                         return NULL;
-        qsort(names, profile_strv_length(names), sizeof(char *), cmp_str);
+        qsort(names, strv_length(names), sizeof(char *), cmp_str);
         return TAKE_PTR(names);
 }
 

@@ -864,7 +864,7 @@ static void assert_same(const Profile *a, const Profile *b) {
         ck_assert_uint_eq(a->nofile, b->nofile);
         ck_assert_uint_eq(a->fsize_bytes, b->fsize_bytes);
         ck_assert_uint_eq(a->output_bytes, b->output_bytes);
-        ck_assert_uint_eq(profile_strv_length(a->system_dirs), profile_strv_length(b->system_dirs));
+        ck_assert_uint_eq(strv_length(a->system_dirs), strv_length(b->system_dirs));
         for (size_t i = 0; a->system_dirs[i]; i++)
                 ck_assert_str_eq(a->system_dirs[i], b->system_dirs[i]);
         ck_assert_uint_eq(a->n_binds, b->n_binds);
@@ -874,7 +874,7 @@ static void assert_same(const Profile *a, const Profile *b) {
                 ck_assert_int_eq(a->binds[i].mode, b->binds[i].mode);
                 ck_assert_int_eq(a->binds[i].must_exist, b->binds[i].must_exist);
         }
-        ck_assert_uint_eq(profile_strv_length(a->hide), profile_strv_length(b->hide));
+        ck_assert_uint_eq(strv_length(a->hide), strv_length(b->hide));
         for (size_t i = 0; a->hide[i]; i++)
                 ck_assert_str_eq(a->hide[i], b->hide[i]);
         ck_assert_int_eq(!!a->workdir, !!b->workdir);
@@ -884,10 +884,10 @@ static void assert_same(const Profile *a, const Profile *b) {
         ck_assert_uint_eq(a->n_net_allow, b->n_net_allow);
         for (size_t i = 0; i < a->n_net_allow; i++)
                 ck_assert(net_rule_equal(&a->net_allow[i], &b->net_allow[i]));
-        ck_assert_uint_eq(profile_strv_length(a->env_allow), profile_strv_length(b->env_allow));
+        ck_assert_uint_eq(strv_length(a->env_allow), strv_length(b->env_allow));
         for (size_t i = 0; a->env_allow[i]; i++)
                 ck_assert_str_eq(a->env_allow[i], b->env_allow[i]);
-        ck_assert_uint_eq(profile_strv_length(a->env_set), profile_strv_length(b->env_set));
+        ck_assert_uint_eq(strv_length(a->env_set), strv_length(b->env_set));
         for (size_t i = 0; a->env_set[i]; i++)
                 ck_assert_str_eq(a->env_set[i], b->env_set[i]);
         ck_assert_uint_eq(a->n_secrets, b->n_secrets);
@@ -1028,7 +1028,7 @@ START_TEST(test_shipped_profiles_load) {
                 int r;
 
                 ck_assert_str_eq(profile_builtins[i].name, expected[i]);
-                ck_assert(profile_strv_contains(names, expected[i]));
+                ck_assert(strv_contains(names, expected[i]));
                 r = profile_load(expected[i], &p, &e);
                 ck_assert_msg(r == 0, "%s: %s:%u:%u: %s", expected[i], e.file, e.line, e.column, e.message);
                 ck_assert_str_eq(p.name, expected[i]);

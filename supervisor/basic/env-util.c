@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "env-util.h"
+#include "macro.h"
 
 bool env_name_valid(const char *s, size_t len) {
         if (len == 0 || !(isalpha((unsigned char) s[0]) || s[0] == '_'))
@@ -18,7 +19,7 @@ bool env_name_valid(const char *s, size_t len) {
 
 int env_set(char ***envp, const char *name, size_t nlen, const char *value) {
         size_t n = 0;
-        char *s, **nv;
+        char *s;
 
         if (asprintf(&s, "%.*s=%s", (int) nlen, name, value) < 0)
                 return -ENOMEM;
@@ -32,15 +33,7 @@ int env_set(char ***envp, const char *name, size_t nlen, const char *value) {
                 free(s);
                 return -E2BIG;
         }
-        nv = realloc(*envp, (n + 2) * sizeof(char *));
-        if (!nv) {
-                free(s);
-                return -ENOMEM;
-        }
-        nv[n] = s;
-        nv[n + 1] = NULL;
-        *envp = nv;
-        return 0;
+        return strv_push(envp, s);
 }
 
 const char *env_get(char *const *envp, const char *name) {
@@ -76,4 +69,42 @@ char **strv_copy(char *const *v) {
                         return NULL;
                 }
         return c;
+}
+
+size_t strv_length(char *const *v) {
+        size_t n = 0;
+        while (v && v[n])
+                n++;
+        return n;
+}
+
+bool strv_contains(char *const *v, const char *s) {
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+int strv_push(char ***v, char *s) {
+        size_t n = strv_length(*v);
+        char **nv;
+
+        if (!s)
+                return -ENOMEM;
+        nv = reallocarray(*v, n + 2, sizeof(char *));
+        if (!nv) {
+                free(s);
+                return -ENOMEM;
+        }
+        nv[n] = s;
+        nv[n + 1] = NULL;
+        *v = nv;
+        return 0;
+}
+
+int strv_extend_unique(char ***v, char *const *add) {
+        for (; add && *add; add++)
+                if (!strv_contains(*v, *add) && strv_push(v, strdup(*add)) < 0)
+                        return -ENOMEM;
+        return 0;
 }

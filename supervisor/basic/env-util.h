@@ -13,3 +13,10 @@ const char *env_get(char *const *envp, const char *name);
 bool env_name_valid(const char *s, size_t len);
 void strv_free(char **v);
 char **strv_copy(char *const *v);
+size_t strv_length(char *const *v);
+bool strv_contains(char *const *v, const char *s);
+int strv_push(char ***v, char *s); /* takes s, also on failure */
+int strv_extend_unique(char ***v, char *const *add);
+static inline void strv_freep(char ***v) {
+        strv_free(*v);
+}

@@ -224,10 +224,19 @@ int cgroup_read_usage(Cgroup *cg, CgroupUsage *ret) {
         }
         if (cg->version[CG_MEMORY] == CGV_2) {
                 (void) read_u64_at(memfd, "memory.peak", &u.memory_peak);
-                (void) read_keyed_u64_at(memfd, "memory.events", "oom_kill", &u.oom_kills);
+                if (read_file_at(memfd, "memory.events", stat, sizeof stat) >= 0) {
+                        (void) keyed_u64_find(stat, "oom_kill", &u.oom_kills);
+                        (void) keyed_u64_find(stat, "max", &u.memory_limit_hits);
+                }
         } else {
                 (void) read_u64_at(memfd, "memory.max_usage_in_bytes", &u.memory_peak);
                 (void) read_keyed_u64_at(memfd, "memory.oom_control", "oom_kill", &u.oom_kills);
+                /* v1's memory.failcnt stays 0 on current kernels: a peak at
+                 * the limit is the sign the ceiling was reached. */
+                uint64_t limit;
+                if (read_u64_at(memfd, "memory.limit_in_bytes", &limit) >= 0 && u.memory_peak != UINT64_MAX &&
+                    u.memory_peak >= limit)
+                        u.memory_limit_hits = 1;
         }
         (void) read_u64_at(pidfd, "pids.peak", &u.pids_peak);
         (void) read_keyed_u64_at(pidfd, "pids.events", "max", &u.pids_max_hits);

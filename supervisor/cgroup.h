@@ -76,7 +76,8 @@ typedef struct CgroupUsage {
         uint64_t cpu_usec, cpu_user_usec, cpu_system_usec;
         uint64_t memory_peak; /* UINT64_MAX: unknown */
         uint64_t pids_peak;   /* UINT64_MAX: unknown */
-        uint64_t oom_kills;
+        uint64_t oom_kills;      /* by any OOM killer, the host's included */
+        uint64_t memory_limit_hits; /* times the group's own ceiling was reached */
         uint64_t pids_max_hits;
 } CgroupUsage;
 

@@ -329,7 +329,9 @@ static void classify(const Run *run, const CgroupUsage *u, SandboxResult *r) {
                 r->cause = CAUSE_OK;
         else if (r->task_signal == SIGSYS)
                 r->cause = CAUSE_SECCOMP;
-        else if (u->oom_kills > 0)
+        else if (u->oom_kills > 0 && u->memory_limit_hits > 0)
+                /* Killed at its own ceiling; a kill by the host's OOM killer
+                 * (the machine out of memory) stays a plain signal. */
                 r->cause = CAUSE_OOM;
         else if (u->pids_max_hits > 0)
                 r->cause = CAUSE_PIDS_LIMIT;

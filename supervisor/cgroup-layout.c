@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/fileio.h"
 #include "basic/log.h"
@@ -182,9 +184,40 @@ const char *cgroup_layout_backend(const CgroupLayout *l) {
 /* On pure v2 the controllers must be enabled for our children. That fails
  * with EBUSY when our own cgroup holds processes and is not the root: then
  * the supervisor needs a delegated cgroup of its own (stockade(1)). */
+/* The kernel's no-internal-processes rule refuses controllers for the
+ * children of a cgroup that holds processes (EBUSY). When the only process
+ * in ours is this supervisor (a service in a delegated cgroup of its own,
+ * e.g. systemd's Delegate=yes), it steps into a leaf child, LEAF_NAME, and
+ * the task groups are created beside it. */
+#define LEAF_NAME "stockade-supervisor"
+
+static int step_into_leaf(int fd) {
+        _cleanup_close_ int leaf = -EBADF;
+        char procs[256], *end;
+        long pid;
+        int r;
+
+        r = read_file_at(fd, "cgroup.procs", procs, sizeof procs);
+        if (r < 0)
+                return r;
+        pid = strtol(procs, &end, 10);
+        while (*end == '\n' || *end == ' ')
+                end++;
+        if (end == procs || pid != (long) getpid() || *end)
+                return -EBUSY; /* others live here: not ours to rearrange */
+        if (mkdirat(fd, LEAF_NAME, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        leaf = openat(fd, LEAF_NAME, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        if (leaf < 0)
+                return -errno;
+        /* "0" is the writer itself. */
+        return write_string_at(leaf, "cgroup.procs", "0");
+}
+
 static void enable_v2_controllers(CgroupLayout *l) {
         _cleanup_close_ int fd = -EBADF;
         char subtree[256];
+        bool stepped = false;
 
         fd = open(l->v2_dir, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
         if (fd < 0)
@@ -200,12 +233,17 @@ static void enable_v2_controllers(CgroupLayout *l) {
                         continue;
                 (void) snprintf(op, sizeof op, "+%s", controller_names[c]);
                 r = write_string_at(fd, "cgroup.subtree_control", op);
+                if (r == -EBUSY && !stepped) {
+                        stepped = true;
+                        if (step_into_leaf(fd) >= 0)
+                                r = write_string_at(fd, "cgroup.subtree_control", op);
+                }
                 if (r < 0) {
                         l->version[c] = l->v1_dir[c] ? CGV_1 : CGV_NONE;
                         if (l->version[c] == CGV_NONE)
                                 (void) snprintf(l->why[c], sizeof l->why[c],
                                                 "cannot enable %s in %s/cgroup.subtree_control: %s "
-                                                "(run stockade in a delegated cgroup of its own)",
+                                                "(run stockade alone in a delegated cgroup of its own)",
                                                 controller_names[c], l->v2_dir, strerror(-r));
                 }
         }

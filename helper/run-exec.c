@@ -81,9 +81,8 @@ int open_journal(const RunOptions *opts, Journal **ret) {
         return 0;
 }
 
-/* The request's records: the journal opens lazily, on the first record,
- * so that on the allowed path its cost hides behind the building of the
- * walls (the admit hook). */
+/* The request's records: the journal opens on the first record (the admit
+ * hook on the allowed path, or the refusal). */
 typedef struct RunRecords {
         const RunOptions *opts;
         const Profile *prof;

@@ -178,11 +178,6 @@ void sandbox_init_main(const InitContext *ctx) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         msg.phase_ms[PHASE_PRIVILEGES] = now_ms() - t;
 
-        /* #1b: the supervisor has recorded the admission; until then no
-         * code of the task's runs. */
-        if (sync_recv(fd, &go, 0) < 0 || go.type != SYNC_ADMITTED)
-                _exit(125);
-
         t = now_ms();
         sigemptyset(&fwd);
         for (size_t i = 0; i < ELEMENTSOF(forwarded); i++) {

@@ -25,8 +25,8 @@ void supervisor_done(Supervisor *s);
 /* Called from the supervisor's event loop as the task's life goes on, so
  * records can be streamed rather than written at the end. Optional. */
 typedef struct SandboxHooks {
-        /* While init builds the walls; the task does not exec until this
-         * returns, and a negative return fails the run (setup_error). */
+        /* Before the sandbox is created; a negative return fails the run
+         * (setup_error) and nothing is created. */
         int (*admit)(const SandboxSpec *spec, void *userdata);
         /* The task has exec'd: timings and walls in r are final. */
         void (*started)(const SandboxSpec *spec, const SandboxResult *r, void *userdata);

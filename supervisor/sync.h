@@ -5,7 +5,6 @@
  * SOCK_SEQPACKET pair: one message per datagram, so no framing.
  *
  *   #1 parent -> init  SYNC_GO           after v1 cgroup placement
- *  #1b parent -> init  SYNC_ADMITTED     the admission is on record: the task may exec
  *   #2 init -> parent  SYNC_STARTED      the task has exec'd (phase timings)
  *      init -> parent  SYNC_SETUP_ERROR  a wall could not be built, or exec failed
  *   #3 init -> parent  SYNC_TASK_EXITED  the task's wait status; init exits next
@@ -25,7 +24,6 @@ typedef enum SyncType {
         SYNC_STARTED,
         SYNC_SETUP_ERROR,
         SYNC_TASK_EXITED,
-        SYNC_ADMITTED,
 } SyncType;
 
 typedef struct SyncMsg {

@@ -6,7 +6,8 @@ set -eu
 packages="
   meson ninja-build pkg-config gcc libc6-dev
   libseccomp-dev libcap-dev libyaml-dev libjson-c-dev libssl-dev
-  libbpf-dev libelf-dev zlib1g-dev
+  libbpf-dev libelf-dev zlib1g-dev clang llvm bpftool
+  libnl-route-3-dev libldns-dev libnftables-dev nftables dnsmasq-base
   check
   bubblewrap jq util-linux procps iproute2 groff-base
   python3 nodejs

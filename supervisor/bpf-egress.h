@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The egress wall (bpf/egress.bpf.c): per-task destination allowlists
+ * enforced on connect()/sendmsg() and on every outgoing packet, with each
+ * decision reported through a ring buffer.
+ *
+ * One Egress per supervisor holds the loaded programs and maps; one
+ * EgressTask per task holds its links to the task's cgroup v2 directory and
+ * its map entries. Links are bpf_links owned by our fds: if the supervisor
+ * dies the kernel detaches them, and the task's sockets lose nothing but
+ * the wall's policy -- so a task must not outlive its supervisor (it is
+ * killed with its cgroup). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "egress.h" /* struct egress_event, shared with the BPF side */
+#include "profile.h" /* NetRule */
+
+typedef struct Egress Egress;
+typedef struct EgressTask EgressTask;
+
+typedef struct EgressCounters {
+        uint64_t allowed; /* connect/sendmsg let through (loopback included) */
+        uint64_t denied;  /* connect/sendmsg refused, or would be in audit mode, + packets dropped */
+        uint64_t lost;    /* events the ring buffer had no room for */
+} EgressCounters;
+
+/* Rules and dynamic entries one task may hold (bounds the userspace folding,
+ * which is quadratic in it). */
+#define EGRESS_TASK_MAX_RULES 1024
+
+typedef void (*EgressEventFn)(const struct egress_event *ev, void *userdata);
+
+/* Loads and verifies the programs, once per supervisor. -errno, logged. */
+int egress_open(Egress **ret);
+
+/* Detaches and frees every task still added (their EgressTask pointers are
+ * then invalid), closes programs and maps. NULL-safe; returns NULL. */
+Egress *egress_close(Egress *e);
+
+/* An fd that polls readable when events are pending (for the event loop). */
+int egress_ring_fd(Egress *e);
+
+/* Consumes everything pending without blocking, calling cb for each event.
+ * Returns the number consumed, or -errno. */
+int egress_consume(Egress *e, EgressEventFn cb, void *userdata);
+
+/* Events lost for sockets with no task entry (the task counters cannot hold them). */
+int egress_lost_untracked(Egress *e, uint64_t *ret);
+
+/* Installs the allowlist rules[0..n_rules) for the task in cgroup_id (the
+ * id of the cgroup v2 dir cgroup_fd) and links the programs to cgroup_fd.
+ * The rule_id reported for rules[i] is i + 1. Hostname rules (host != NULL)
+ * are skipped: their addresses arrive through egress_task_allow. audit: deny
+ * nothing, report what would be denied. Does not take ownership of
+ * cgroup_fd or rules. On any error nothing is left behind; -E2BIG when a
+ * prefix would need more than EGRESS_MAX_RANGES port ranges, -EEXIST when
+ * the cgroup already has a task. */
+int egress_task_add(Egress *e, int cgroup_fd, uint64_t cgroup_id, const NetRule *rules, size_t n_rules,
+                    bool audit, EgressTask **ret);
+
+/* Adds one destination at run time (DNS answers): rule's addr, prefix,
+ * ports and protos, reported as rule_id. expires_boot_ns is CLOCK_BOOTTIME
+ * ns (0: never); the same destination added again only moves the expiry.
+ * After expiry connect()/sendmsg() to it are denied, while flows admitted
+ * before keep flowing. -E2BIG as for egress_task_add; then nothing changed. */
+int egress_task_allow(Egress *e, EgressTask *t, const NetRule *rule, uint32_t rule_id, uint64_t expires_boot_ns);
+
+int egress_task_counters(Egress *e, const EgressTask *t, EgressCounters *ret);
+
+/* Detaches the links and deletes every map entry of t, then frees it.
+ * NULL-safe; returns NULL. */
+EgressTask *egress_task_remove(Egress *e, EgressTask *t);
+
+/* The 64-bit id of the cgroup v2 directory fd (what bpf_get_current_cgroup_id
+ * returns for its members). */
+int cgroup_fd_id(int fd, uint64_t *ret);
+
+const char *egress_verdict_to_string(unsigned verdict);
+const char *egress_hook_to_string(unsigned hook);

@@ -116,6 +116,12 @@ static void records_started(const SandboxSpec *spec, const SandboxResult *r, voi
                 run_journal_started(spec, r, rr->journal);
 }
 
+static void records_net(const SandboxSpec *spec, const NetEvent *ev, void *userdata) {
+        RunRecords *rr = userdata;
+        if (rr->journal)
+                run_journal_net(spec, ev, rr->journal);
+}
+
 int run_execute(RunOptions *opts, const Profile *prof, double t_start, double policy_ms, const char *reason,
                 SandboxResult *res) {
         RunRecords records = { .opts = opts, .prof = prof, .reason = reason, .policy_ms = policy_ms };
@@ -139,7 +145,11 @@ int run_execute(RunOptions *opts, const Profile *prof, double t_start, double po
                 return EXIT_WRAPPER_FAILED;
         }
 
-        SandboxHooks hooks = { .admit = records_admit, .started = records_started, .userdata = &records };
+        if (opts->net_pool_set)
+                sup.net.pool = opts->net_pool;
+        sup.net.dns_upstream = opts->dns_upstream;
+        SandboxHooks hooks = { .admit = records_admit, .started = records_started, .net = records_net,
+                               .userdata = &records };
         r = sandbox_run(&sup, &opts->spec, t_start, &hooks, res);
         if (r < 0)
                 log_debug_errno(r, "supervisor failure: %m");

@@ -13,6 +13,7 @@
 #include "basic/env-util.h"
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "net-host.h"
 #include "run-options.h"
 #include "script.h"
 #include "units.h"
@@ -43,6 +44,10 @@ const char run_usage[] =
         "  --no-journal           keep no records of this run\n"
         "  --journal-fsync always|batch|never  when records reach the disk\n"
         "                         (default batch: once per run, before exit)\n"
+        "  --net-pool V4CIDR[,V6CIDR]  addresses of allowlist tasks' veths\n"
+        "                         (default 100.64.0.0/10,fd00:5ec:ade::/48)\n"
+        "  --dns-upstream ADDR[:PORT]  where hostname rules are resolved\n"
+        "                         (default: the first nameserver of /etc/resolv.conf)\n"
         "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
         "  --result-json FILE     write the result record there\n"
         "  -v, --verbose          log what the supervisor does\n"
@@ -72,6 +77,8 @@ enum {
         OPT_JOURNAL,
         OPT_NO_JOURNAL,
         OPT_JOURNAL_FSYNC,
+        OPT_NET_POOL,
+        OPT_DNS_UPSTREAM,
 };
 
 static const struct option options[] = {
@@ -95,6 +102,8 @@ static const struct option options[] = {
         { "journal", required_argument, NULL, OPT_JOURNAL },
         { "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
         { "journal-fsync", required_argument, NULL, OPT_JOURNAL_FSYNC },
+        { "net-pool", required_argument, NULL, OPT_NET_POOL },
+        { "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -321,6 +330,25 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 case OPT_NO_JOURNAL:
                         o->no_journal = true;
                         break;
+                case OPT_NET_POOL: {
+                        _cleanup_free_ char *v4 = strdup(a);
+                        char *v6;
+                        if (!v4) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        v6 = strchr(v4, ',');
+                        if (v6)
+                                *v6++ = 0;
+                        if (net_pool_parse(v4, v6, &o->net_pool) < 0)
+                                r = errbuf_set(err, errlen, "--net-pool '%s' is not V4CIDR[,V6CIDR] with room for /30 and /64 subnets", a);
+                        else
+                                o->net_pool_set = true;
+                        break;
+                }
+                case OPT_DNS_UPSTREAM:
+                        r = set_str(&o->dns_upstream, a);
+                        break;
                 case OPT_JOURNAL_FSYNC:
                         if (streq(a, "always"))
                                 o->journal_fsync = JOURNAL_FSYNC_ALWAYS;
@@ -462,6 +490,7 @@ void run_options_done(RunOptions *o) {
         free(o->profile);
         free(o->secret_store);
         free(o->journal);
+        free(o->dns_upstream);
         free(o->result_json);
         *o = (RunOptions) {};
 }

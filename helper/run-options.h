@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "journal.h"
+#include "net-host.h"
 #include "sandbox.h"
 
 enum {
@@ -27,6 +28,9 @@ typedef struct RunOptions {
         char *journal;       /* --journal DIR; NULL: $STOCKADE_JOURNAL, else the default */
         bool no_journal;     /* --no-journal */
         JournalFsync journal_fsync; /* --journal-fsync; default batch */
+        NetPool net_pool;    /* --net-pool, when net_pool_set */
+        bool net_pool_set;
+        char *dns_upstream;  /* --dns-upstream; NULL: /etc/resolv.conf */
         bool verbose;
 
         /* Command-line overrides of the profile. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <linux/openat2.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -431,6 +432,40 @@ static int show_script(const SandboxSpec *spec) {
         return RET_NERRNO(mount(NULL, NEWROOT SCRIPT_DIR, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, opts));
 }
 
+/* An allowlist task's resolver is the supervisor: its /etc/resolv.conf
+ * says so. The host's file may be a symlink (to /run/...), so the target is
+ * resolved as the task would see it and the file is mounted over that. */
+static int show_resolv_conf(const char *content) {
+        _cleanup_close_ int root = -EBADF, target = -EBADF, tree = -EBADF;
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+        size_t len;
+        int fd, r;
+
+        if (!content || !*content)
+                return 0;
+        len = strnlen(content, 4096);
+        fd = open("/resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        r = write(fd, content, len) == (ssize_t) len ? 0 : -EIO;
+        (void) close(fd);
+        if (r < 0)
+                return r;
+        root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -errno;
+        target = (int) syscall(SYS_openat2, root, "etc/resolv.conf", &how, sizeof how);
+        if (target < 0)
+                return -errno;
+        tree = (int) syscall(SYS_open_tree, AT_FDCWD, "/resolv.conf", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return -errno;
+        r = setattr_tree(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return r;
+        return RET_NERRNO(syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+}
+
 /* File secrets, on a tmpfs at /run/secrets readable only by the task's
  * uid; a target elsewhere gets its file bound from there. */
 static int show_secret_files(const SandboxSpec *spec) {
@@ -490,7 +525,7 @@ static int show_secret_files(const SandboxSpec *spec) {
                                 "mode=0500,size=1m,nr_inodes=256"));
 }
 
-int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what) {
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *resolv_conf, const char **reterr_what) {
         char opts[64];
         int r;
 
@@ -529,6 +564,7 @@ int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *
         STEP("bind user paths", show_user_binds(spec, src));
         STEP("show the script", show_script(spec));
         STEP("show secret files", show_secret_files(spec));
+        STEP("show /etc/resolv.conf", show_resolv_conf(resolv_conf));
 
         /* The root itself: no new files next to /usr and /etc. */
         STEP("make the root read-only",

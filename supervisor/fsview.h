@@ -21,5 +21,6 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
 void fsview_sources_done(FsviewSources *s, size_t n_binds);
 
 /* Child side, in fresh mount and pid namespaces, as root: builds the root
- * described in stockade(1) and pivots into it. reterr_what names the step. */
-int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char **reterr_what);
+ * described in stockade(1) and pivots into it; resolv_conf, when not empty,
+ * is shown as /etc/resolv.conf. reterr_what names the step. */
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *resolv_conf, const char **reterr_what);

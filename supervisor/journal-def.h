@@ -72,6 +72,7 @@ static_assert(JOURNAL_HASH_SUFFIX_LEN == 75, "the documented suffix is 75 bytes"
 #define JOURNAL_TYPE_SUPERVISOR "supervisor" /* Added in v1: supervisor life cycle, request_id null */
 #define JOURNAL_TYPE_SEGMENT "segment"       /* Added in v1: first record of every segment after the first */
 #define JOURNAL_TYPE_RECOVERY "recovery"     /* Added in v1: seals torn bytes left by a crash */
+#define JOURNAL_TYPE_NET "net"               /* Added in v1: one network decision of an allowlist task */
 
 /* Fields the journal itself writes. The fields of a request's records
  * (admission, start, exit, audit) are written by supervisor/run-journal.c

@@ -41,6 +41,8 @@ typedef struct Run {
         const SyscallFilter *filter;
         const SandboxSpec *spec;
         const SandboxHooks *hooks;
+        Supervisor *sup;
+        TaskNet net;       /* allowlist mode */
         pid_t pid;
         bool got_started, got_exit, timed_out, cpu_killed, init_gone;
         int task_status;
@@ -116,6 +118,30 @@ static pid_t clone_into(const Run *run, int *ret_pidfd, bool *ret_v2_placement) 
         return pid;
 }
 
+/* Allowlist mode: the veth, the egress policy and the resolver exist
+ * before init may build the walls (GO), so the task never runs without
+ * them; resolv_conf is the file init shows at /etc/resolv.conf. */
+static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t resolv_len) {
+        const SandboxHooks *h = run->hooks;
+        _cleanup_close_ int netns = -EBADF;
+        const char *what = NULL;
+        char path[64];
+        int ret;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/ns/net", (int) run->pid);
+        netns = open(path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0) {
+                ret = -errno;
+                set_error(r, "network", ret, "cannot open the task's network namespace");
+                return ret;
+        }
+        ret = task_net_setup(&run->sup->net, run->spec, netns, run->cg.v2_fd, &r->net, h ? h->net : NULL,
+                             h ? h->userdata : NULL, &run->net, resolv_conf, resolv_len, &what);
+        if (ret < 0)
+                set_error(r, "network", ret, "cannot build the network wall (%s)", what ? what : "?");
+        return ret;
+}
+
 static void kill_sandbox(Run *run) {
         (void) cgroup_kill(&run->cg);
         (void) pidfd_signal(run->pidfd, SIGKILL);
@@ -175,7 +201,7 @@ static int epoll_add(int ep, int fd, int tag) {
         return fd < 0 ? 0 : RET_NERRNO(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
 
-enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR };
+enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR, EV_NET_RING, EV_NET_DNS };
 
 /* The observe phase: one epoll loop until the sandbox's init has exited. */
 static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *r, double t_start) {
@@ -205,6 +231,9 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
             (e = epoll_add(ep, sigfd, EV_SIGNAL)) < 0 || (e = epoll_add(ep, tfd, EV_TIMEOUT)) < 0 ||
             (e = epoll_add(ep, cfd, EV_CPU)) < 0 || (e = epoll_add(ep, run->out.read_fd[0], EV_STDOUT)) < 0 ||
             (e = epoll_add(ep, run->out.read_fd[1], EV_STDERR)) < 0)
+                return e;
+        if (run->net.sn && ((e = epoll_add(ep, supervisor_net_ring_fd(run->net.sn), EV_NET_RING)) < 0 ||
+                            (e = epoll_add(ep, supervisor_net_dns_fd(run->net.sn), EV_NET_DNS)) < 0))
                 return e;
 
         while (!run->init_gone) {
@@ -267,6 +296,12 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                                 }
                                 break;
                         }
+                        case EV_NET_RING:
+                                supervisor_net_dispatch_ring(run->net.sn);
+                                break;
+                        case EV_NET_DNS:
+                                supervisor_net_dispatch_dns(run->net.sn);
+                                break;
                         default:
                                 break;
                         }
@@ -362,7 +397,8 @@ static int block_relayed(sigset_t *ret_old) {
 
 int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const SandboxHooks *hooks, SandboxResult *r) {
         Run run = { .cg = CGROUP_NULL, .sync_fd = -EBADF, .pidfd = -EBADF, .listener = -EBADF,
-                    .out = OUTPUT_RELAY_NULL, .filter = spec->filter, .spec = spec, .hooks = hooks };
+                    .out = OUTPUT_RELAY_NULL, .filter = spec->filter, .spec = spec, .hooks = hooks, .sup = s };
+        SyncMsg go = { .type = SYNC_GO };
         FsviewSources src = FSVIEW_SOURCES_NULL;
         _cleanup_close_ int sigfd = -EBADF;
         char name[64];
@@ -465,10 +501,16 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 ret = 0;
                 goto out;
         }
-        {
-                SyncMsg go = { .type = SYNC_GO };
-                (void) sync_send(run.sync_fd, &go); /* #1 */
+        if (spec->network && streq(spec->network, "allowlist")) {
+                ret = network_wall(&run, r, go.what, sizeof go.what);
+                if (ret < 0) {
+                        kill_sandbox(&run);
+                        (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
+                        ret = 0;
+                        goto out;
+                }
         }
+        (void) sync_send(run.sync_fd, &go); /* #1 */
         r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
         record_walls(s, &run, spec, r, v2_placement);
 
@@ -501,6 +543,9 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
 
 out:
+        /* Every path here has reaped init once it was cloned. */
+        run.net.netns_gone = run.pid > 0;
+        task_net_done(&run.net);
         output_relay_done(&run.out);
         run.listener = safe_close(run.listener);
         run.pidfd = safe_close(run.pidfd);

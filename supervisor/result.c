@@ -10,6 +10,7 @@
 
 #include "basic/macro.h"
 #include "result.h"
+#include "result-net.h"
 
 static const char *const cause_names[_CAUSE_MAX] = {
         [CAUSE_OK] = "ok",
@@ -89,7 +90,7 @@ static json_object *strv_to_json(char *const *v) {
         return a;
 }
 
-static json_object *walls_to_json(const WallsApplied *w, bool audit, const char *network) {
+static json_object *walls_to_json(const WallsApplied *w, bool audit, const char *network, const NetSummary *net) {
         json_object *o = json_object_new_object(), *ns = json_object_new_object(),
                     *cg = json_object_new_object();
 
@@ -112,8 +113,7 @@ static json_object *walls_to_json(const WallsApplied *w, bool audit, const char 
         add(o, "seccomp", json_object_new_string(!w->seccomp ? "none" : audit ? "audit" : "enforce"));
         add(o, "no_new_privs", json_object_new_boolean(w->no_new_privs));
         add(o, "capabilities", json_object_new_string(w->caps_cleared ? "none" : "unknown"));
-        /* An allowlist profile runs with loopback only until the egress wall exists. */
-        add(o, "network", json_object_new_string(w->loopback_only ? "loopback" : "unknown"));
+        add(o, "network", json_object_new_string(net->enforced ? "allowlist" : w->loopback_only ? "loopback" : "unknown"));
         add(o, "network_requested", json_object_new_string(network ? network : "none"));
         add(o, "uid", json_object_new_int64(w->uid));
         add(o, "gid", json_object_new_int64(w->gid));
@@ -268,7 +268,8 @@ json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResu
         add(root, "usage", us);
 
         add(root, "limits", limits_to_json(&spec->limits));
-        add(root, "walls", walls_to_json(&r->walls, r->audit_mode, spec->network));
+        add(root, "walls", walls_to_json(&r->walls, r->audit_mode, spec->network, &r->net));
+        add(root, "net", net_summary_to_json(&r->net));
         add(root, "output", output_to_json(spec, r));
         add(root, "audit", r->audit_mode ? audit_to_json(&r->audit) : NULL);
         return root;

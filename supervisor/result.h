@@ -59,6 +59,29 @@ typedef struct WallsApplied {
         gid_t gid;
 } WallsApplied;
 
+/* An allowlist task's network, from the egress wall's decisions. */
+#define NET_DEST_MAX 64
+typedef struct NetDestCount {
+        int family;            /* AF_INET or AF_INET6 */
+        uint8_t addr[16];
+        uint16_t port;
+        uint8_t proto;
+        uint64_t allowed, denied; /* denied includes audit mode's would-be denials */
+} NetDestCount;
+
+typedef struct NetSummary {
+        bool enforced;          /* the egress wall was attached (allowlist mode) */
+        bool audit;             /* decisions recorded, not enforced */
+        bool ipv6_beyond_host;  /* the host forwards IPv6 */
+        char task4[16], gateway4[16], task6[46], gateway6[46];
+        uint64_t allowed, denied, lost; /* the kernel's counters; lost: events the ring buffer dropped */
+        uint64_t dns_allowed, dns_refused, dns_failed; /* failed: a listed name whose answer failed */
+        NetDestCount dest[NET_DEST_MAX];
+        size_t n_dest;
+        uint64_t dest_overflow;     /* decisions about destinations beyond NET_DEST_MAX */
+        uint64_t records_suppressed; /* net records beyond the per-task cap (counted here instead) */
+} NetSummary;
+
 typedef struct SandboxResult {
         ExitCause cause;
         int exit_status;  /* what stockade run exits with */
@@ -87,6 +110,7 @@ typedef struct SandboxResult {
         uint64_t output_bytes;
         bool output_cut;
         char stdout_sha256[65], stderr_sha256[65]; /* when captured */
+        NetSummary net;
 } SandboxResult;
 
 void sandbox_result_init(SandboxResult *r);

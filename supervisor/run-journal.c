@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 
 #include "basic/log.h"
+#include "result-net.h"
 #include "run-journal.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -75,8 +76,17 @@ int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r
                 if (ret < 0)
                         return ret;
         }
-        take(all, rec, (const char *const[]) { "exit", "error", "usage", "output", NULL });
+        take(all, rec, (const char *const[]) { "exit", "error", "usage", "output", "net", NULL });
         if (json_object_object_get_ex(all, "timings", &tm) && json_object_object_get_ex(tm, "wall_ms", &v))
                 (void) json_object_object_add(rec, "wall_ms", json_object_get(v));
         return append(j, "exit", spec, rec);
+}
+
+void run_journal_net(const SandboxSpec *spec, const NetEvent *ev, Journal *j) {
+        _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+
+        if (!rec)
+                return;
+        net_event_add_json(ev, spec, rec);
+        (void) append(j, "net", spec, rec);
 }

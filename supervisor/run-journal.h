@@ -4,6 +4,7 @@
 #include "journal.h"
 #include "result.h"
 #include "sandbox.h"
+#include "task-net.h"
 
 /* The records one request leaves, all carrying its request id:
  * admission (allow or deny, with the reason and policy_ms), start (when the
@@ -18,3 +19,7 @@ int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenan
 void run_journal_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata);
 
 int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r);
+
+/* One network decision of an allowlist task: a net record. Failures are
+ * logged; the exit record's summary still counts the decision. */
+void run_journal_net(const SandboxSpec *spec, const NetEvent *ev, Journal *j);

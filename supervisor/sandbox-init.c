@@ -159,7 +159,8 @@ void sandbox_init_main(const InitContext *ctx) {
                 fail(fd, PHASE_MOUNT, errno, "start a new session");
         if (sethostname("stockade", 8) < 0)
                 fail(fd, PHASE_MOUNT, errno, "set the hostname");
-        r = fsview_build(spec, ctx->sources, &what);
+        go.what[sizeof go.what - 1] = 0;
+        r = fsview_build(spec, ctx->sources, go.what, &what);
         if (r < 0)
                 fail(fd, PHASE_MOUNT, r, what);
         r = net_loopback_up();

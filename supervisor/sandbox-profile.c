@@ -156,5 +156,9 @@ int sandbox_spec_from_profile(SandboxSpec *spec, const Profile *p, char **host_e
         spec->task_class = profile_class_to_string(p->class_);
         spec->mode = profile_mode_to_string(p->mode);
         spec->network = net_mode_to_string(p->net_mode);
+        if (p->net_mode == NET_MODE_ALLOWLIST) {
+                spec->net_allow = p->net_allow;
+                spec->n_net_allow = p->n_net_allow;
+        }
         return 0;
 }

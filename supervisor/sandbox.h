@@ -95,7 +95,10 @@ typedef struct SandboxSpec {
         char profile_sha256[65];
         const char *task_class; /* "interactive" or "batch" */
         const char *mode;       /* "enforce" or "audit" */
-        const char *network;    /* "none", or "allowlist" (not enforced yet: loopback only) */
+        const char *network;    /* "none" (loopback only) or "allowlist" */
+        /* network.allow of an allowlist task, not owned (the profile's). */
+        const struct NetRule *net_allow;
+        size_t n_net_allow;
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *spec);

@@ -16,6 +16,7 @@ int supervisor_init(Supervisor *s, const char **reterr_what) {
         int r;
 
         *s = (Supervisor) {};
+        supervisor_net_init(&s->net);
         *reterr_what = "cgroup layout";
         r = cgroup_layout_detect(&s->layout, /* enable_controllers= */ true);
         if (r < 0)
@@ -27,5 +28,6 @@ int supervisor_init(Supervisor *s, const char **reterr_what) {
 }
 
 void supervisor_done(Supervisor *s) {
+        supervisor_net_done(&s->net);
         cgroup_layout_done(&s->layout);
 }

@@ -11,10 +11,12 @@
 #include "result.h"
 #include "sandbox.h"
 #include "syscall-filter.h"
+#include "task-net.h"
 
 typedef struct Supervisor {
         CgroupLayout layout;
         unsigned n_tasks;
+        SupervisorNet net; /* opened on the first allowlist task */
 } Supervisor;
 
 /* Probes the host once. On failure
@@ -30,6 +32,8 @@ typedef struct SandboxHooks {
         int (*admit)(const SandboxSpec *spec, void *userdata);
         /* The task has exec'd: timings and walls in r are final. */
         void (*started)(const SandboxSpec *spec, const SandboxResult *r, void *userdata);
+        /* A network decision of an allowlist task (egress wall or resolver). */
+        void (*net)(const SandboxSpec *spec, const NetEvent *ev, void *userdata);
         void *userdata;
 } SandboxHooks;
 

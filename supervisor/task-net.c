@@ -10,6 +10,7 @@
 #include "basic/macro.h"
 #include "bpf-egress.h"
 #include "dns-proxy.h"
+#include "supervisor.h"
 #include "task-net.h"
 
 /* Beyond this many net records a task's decisions are only counted (in
@@ -25,24 +26,30 @@ void supervisor_net_init(SupervisorNet *n) {
 }
 
 int supervisor_net_open(SupervisorNet *n, const char **reterr_what) {
+        double t0 = monotonic_ms(), t1, t2, t3;
         int r;
 
         if (n->opened)
                 return 0;
         /* Links of supervisors that were killed: ours to clean, by name and owner. */
         net_sweep_stale();
+        t1 = monotonic_ms();
         *reterr_what = "load the egress programs";
         r = egress_open(&n->egress);
         if (r < 0)
                 goto fail;
+        t2 = monotonic_ms();
         r = net_host_open(&n->pool, &n->host, reterr_what);
         if (r < 0)
                 goto fail;
+        t3 = monotonic_ms();
         *reterr_what = "start the resolver";
         r = dns_proxy_new(n->dns_upstream, n->dns_ttl_cap_sec, &n->dns);
         if (r < 0)
                 goto fail;
         n->opened = true;
+        log_debug("network wall ready in %.1f ms: sweep %.1f, programs %.1f, host rules %.1f, resolver %.1f",
+                  monotonic_ms() - t0, t1 - t0, t2 - t1, t3 - t2, monotonic_ms() - t3);
         *reterr_what = NULL;
         return 0;
 fail:

@@ -2,34 +2,76 @@
 /*
  * bench-startup: sequential start-to-exit latency of
  *
- *   bare      posix_spawn("/bin/true") + waitpid          (baseline)
- *   stockade  stockade run -- /bin/true
- *   bwrap     bwrap --unshare-all ... -- /bin/true        (only when bwrap is on PATH)
+ *   bare        posix_spawn("/bin/true") + waitpid          (baseline)
+ *   stockade    stockade run -- /bin/true                  (journaled, into a temporary journal)
+ *   stk-nojrnl  stockade run --no-journal -- /bin/true     (also the row net-none: network mode none)
+ *   bwrap       bwrap --unshare-all ... -- /bin/true        (only when bwrap is on PATH)
+ *   net-allow   stockade run --no-journal --profile <allowlist profile> --net-pool ...
+ *               --dns-upstream 127.0.0.1:53 -- /bin/true   (unless --no-net)
  *
  * All variants are measured in one process, interleaved round-robin (one run
  * of each per round, with the starting variant rotated every round) so that
- * machine noise hits them equally.  Every run is timed with CLOCK_MONOTONIC
- * from just before posix_spawn() to just after waitpid() returns.  The
- * children get /dev/null as stdin, stdout and stderr and inherit our
- * environment.
+ * machine noise hits them equally.  The children get /dev/null as stdin,
+ * stdout and stderr and inherit our environment.
  *
- * Usage: bench-startup [--iterations N] [--stockade PATH | PATH]
+ * Two numbers per run, and they do not include the same things:
+ *
+ *   end-to-end (p50_ms): CLOCK_MONOTONIC from just before posix_spawn() to
+ *     just after waitpid() returns: exec and dynamic linking of stockade,
+ *     the run itself, and everything after the task exits (cgroup removal,
+ *     the exit record, the result record).
+ *   startup_ms: the run's own timings.startup_ms from its result record
+ *     (--result-json), stockade variants only: from the start of `stockade
+ *     run` (after its exec) to the task's execve(): profile, policy,
+ *     admission record, cgroups, clone, network wall, mounts.
+ *
+ * net-allow: every `stockade run` is a supervisor of its own, and a
+ * supervisor builds its network side (egress BPF programs loaded and
+ * verified, nftables table, DNS proxy) lazily, for its first allowlist
+ * task.  So here both numbers of net-allow include that once-per-supervisor
+ * cost on top of what each task pays (a veth pair, its rules); a long-lived
+ * supervisor would pay it once, and bench-netplumb measures the per-task
+ * part alone.  The allowlist profile has a hostname rule, so the DNS proxy
+ * starts too; its upstream is 127.0.0.1:53 so that the host's resolv.conf
+ * is never read, and nothing is ever queried.
+ *
+ * Allowlist runs create veths and nftables tables and set ip_forward in the
+ * network namespace stockade runs in.  The machine's own network must stay
+ * as it is, so with the net rows on we first move into a network namespace
+ * of our own (unshare, with lo up), and every variant runs there, bare and
+ * bwrap included so the rows stay comparable; whatever is left in it goes
+ * when we exit.
+ *
+ * Usage: bench-startup [--iterations N] [--enforce] [--no-net] [--stockade PATH | PATH]
  *   stockade is taken from the argument, else $STOCKADE, else "stockade" on PATH.
  *
  * Exit status: 0 on success; 1 when any run (warm-up included) cannot be
- * spawned, hangs for more than a minute or does not exit with status 0 (the
- * variant, phase and run number are printed); 2 on bad usage or setup errors.
+ * spawned, hangs for more than a minute, does not exit with status 0 or
+ * leaves no startup_ms in its result record (the variant, phase and run
+ * number are printed), when a supervisor we ran left its cgroup behind,
+ * and, with --enforce only, when a target is missed: journal overhead on
+ * startup_ms p50 under 5%, net-allow/net-none startup_ms p50 under 2x
+ * (without --enforce they are only reported: one busy neighbour on the
+ * machine moves them); 2 on bad usage or setup errors.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <json-c/json.h>
 #include <limits.h>
+#include <linux/fs.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -44,17 +86,30 @@ extern char **environ;
 #ifndef RUN_TIMEOUT_S
 #define RUN_TIMEOUT_S 60 /* a single run taking longer than this is a hang */
 #endif
+#define JOURNAL_OVERHEAD_TARGET_PCT 5.0
+#define NET_ALLOW_RATIO_TARGET 2.0
+#define NET_POOL "100.64.0.0/16,fd00:5ec:ade::/48"
 
-enum { V_BARE, V_STOCKADE, V_NOJOURNAL, V_BWRAP, V_MAX };
+enum { V_BARE, V_STOCKADE, V_NOJOURNAL, V_BWRAP, V_NETALLOW, V_MAX };
+
+struct stats {
+        double p50, p95, p99, mean;
+};
 
 struct variant {
         const char *name;
         char *const *argv;
+        const char *result_json; /* stockade variants: where the run leaves its result record */
         bool enabled;
-        double *samples; /* milliseconds, MAX_ITERATIONS entries */
+        double *samples; /* end-to-end milliseconds, MAX_ITERATIONS entries */
+        double *startup; /* timings.startup_ms of the same runs, stockade variants only */
         size_t n;
-        double p50, p95, p99, mean;
+        struct stats e2e, st;
 };
+
+/* Every stockade we ran (it names its cgroups stockade-<pid>-<n>). */
+static pid_t *spawned;
+static size_t n_spawned, max_spawned;
 
 static volatile sig_atomic_t alarm_fired;
 
@@ -65,13 +120,18 @@ static void on_alarm(int sig) {
 
 static void usage(FILE *f) {
         fprintf(f,
-                "usage: bench-startup [--iterations N] [--stockade PATH | PATH]\n"
+                "usage: bench-startup [--iterations N] [--enforce] [--no-net] [--stockade PATH | PATH]\n"
                 "  Measures start-to-exit latency of /bin/true run bare, under\n"
-                "  'stockade run --' and under bwrap (when installed).\n"
+                "  'stockade run --' (journaled, not journaled, allowlist network)\n"
+                "  and under bwrap (when installed), and stockade's own startup_ms.\n"
                 "  --iterations N   measured runs per variant (1..%d, default %d),\n"
                 "                   after %d warm-up rounds\n"
+                "  --enforce        exit 1 when the journal overhead on startup_ms p50 is\n"
+                "                   >= %.0f%% or net-allow/net-none startup_ms p50 >= %.0fx\n"
+                "  --no-net         no allowlist network rows (and no network namespace)\n"
                 "  --stockade PATH  the stockade binary (default: $STOCKADE, else PATH lookup)\n",
-                MAX_ITERATIONS, DEFAULT_ITERATIONS, WARMUP_ROUNDS);
+                MAX_ITERATIONS, DEFAULT_ITERATIONS, WARMUP_ROUNDS, JOURNAL_OVERHEAD_TARGET_PCT,
+                NET_ALLOW_RATIO_TARGET);
 }
 
 static double elapsed_ms(const struct timespec *a, const struct timespec *b) {
@@ -130,6 +190,11 @@ static void describe_status(int status, char *buf, size_t size) {
                 snprintf(buf, size, "wait status 0x%x", (unsigned) status);
 }
 
+static void note_spawned(const struct variant *v, pid_t pid) {
+        if (v->result_json && n_spawned < max_spawned)
+                spawned[n_spawned++] = pid;
+}
+
 /*
  * Run one variant once.  Returns 0 and stores the latency in *ms on a clean
  * exit; 1 (message printed) when it could not be spawned or hung; 3 (message
@@ -166,6 +231,7 @@ static int run_once(const struct variant *v, const posix_spawn_file_actions_t *f
                         (void) kill(pid, SIGKILL);
                         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                                 ;
+                        note_spawned(v, pid);
                         return 1;
                 }
                 alarm(0);
@@ -175,6 +241,7 @@ static int run_once(const struct variant *v, const posix_spawn_file_actions_t *f
         }
         clock_gettime(CLOCK_MONOTONIC, &t1);
         alarm(0);
+        note_spawned(v, pid);
 
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 describe_status(status, what, sizeof what);
@@ -184,6 +251,30 @@ static int run_once(const struct variant *v, const posix_spawn_file_actions_t *f
 
         *ms = elapsed_ms(&t0, &t1);
         return 0;
+}
+
+/* timings.startup_ms of the run that just ended.  The file is removed after
+ * reading: a run that writes none must not be credited with its
+ * predecessor's. */
+static int read_startup_ms(const struct variant *v, const char *phase, unsigned iteration, double *ms) {
+        json_object *root = json_object_from_file(v->result_json), *tm, *val;
+        int r = -1;
+
+        if (!root)
+                fprintf(stderr, "bench-startup: FAIL %s %s run %u: cannot read the result record %s: %s\n",
+                        v->name, phase, iteration, v->result_json, json_util_get_last_err());
+        else if (!json_object_object_get_ex(root, "timings", &tm) ||
+                 !json_object_object_get_ex(tm, "startup_ms", &val) ||
+                 !(json_object_is_type(val, json_type_double) || json_object_is_type(val, json_type_int)))
+                fprintf(stderr, "bench-startup: FAIL %s %s run %u: no timings.startup_ms in %s\n",
+                        v->name, phase, iteration, v->result_json);
+        else {
+                *ms = json_object_get_double(val);
+                r = 0;
+        }
+        json_object_put(root);
+        (void) unlink(v->result_json);
+        return r;
 }
 
 /* After a failed run: run the variant once more, untimed, with its stderr
@@ -211,8 +302,161 @@ static void show_failure(const struct variant *v) {
                         }
                 }
                 alarm(0);
+                note_spawned(v, pid);
         }
         posix_spawn_file_actions_destroy(&fa);
+}
+
+/* ioctl rather than `ip link`: nothing beyond libc, and no child to time. */
+static int loopback_up(void) {
+        struct ifreq ifr;
+        int fd, r = 0;
+
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        memset(&ifr, 0, sizeof ifr);
+        memcpy(ifr.ifr_name, "lo", sizeof "lo");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                r = -errno;
+        else if (!(ifr.ifr_flags & IFF_UP)) {
+                ifr.ifr_flags |= IFF_UP;
+                if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                        r = -errno;
+        }
+        close(fd);
+        return r;
+}
+
+static int write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+        int r = 0;
+
+        if (!f)
+                return -errno;
+        if (fputs(text, f) == EOF)
+                r = -EIO;
+        if (fclose(f) != 0 && r == 0)
+                r = -errno;
+        return r;
+}
+
+static int rm_one(const char *p, const struct stat *st, int type, struct FTW *ftw) {
+        (void) ftw;
+        if (type == FTW_F && S_ISREG(st->st_mode)) {
+                /* Journal segments are append-only (FS_APPEND_FL) where the
+                 * file system allows it: clear it or unlink() fails. */
+                int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), flags = 0;
+                if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_APPEND_FL)) {
+                        flags &= ~FS_APPEND_FL;
+                        (void) ioctl(fd, FS_IOC_SETFLAGS, &flags);
+                }
+                if (fd >= 0)
+                        close(fd);
+        }
+        if (remove(p) < 0)
+                fprintf(stderr, "bench-startup: cannot remove %s: %s\n", p, strerror(errno));
+        return 0;
+}
+
+/* The hierarchy's mount point for a /proc/self/cgroup line's controllers, or
+ * NULL.  v1 hierarchies are told apart by their controllers in the super
+ * options (a mount of "cpu,cpuacct" serves both); v2 has none. */
+static char *cgroup_dir(const char *controllers, const char *path) {
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        char *line = NULL, *ret = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return NULL;
+        while (!ret && getline(&line, &size, f) > 0) {
+                char root[PATH_MAX], mnt[PATH_MAX], fstype[32], opts[512];
+                const char *sep = strstr(line, " - ");
+                bool match = true;
+
+                if (!sep || sscanf(line, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+                    sscanf(sep + 3, "%31s %*s %511s", fstype, opts) != 2)
+                        continue;
+                if (!*controllers)
+                        match = strcmp(fstype, "cgroup2") == 0;
+                else if (strcmp(fstype, "cgroup") != 0)
+                        match = false;
+                else {
+                        char want[256], *save = NULL;
+                        (void) snprintf(want, sizeof want, "%s", controllers);
+                        for (char *c = strtok_r(want, ",", &save); c && match; c = strtok_r(NULL, ",", &save)) {
+                                char *o, *osave = NULL, have[512];
+                                bool found = false;
+                                (void) snprintf(have, sizeof have, "%s", opts);
+                                for (o = strtok_r(have, ",", &osave); o && !found; o = strtok_r(NULL, ",", &osave))
+                                        found = strcmp(o, c) == 0;
+                                match = found;
+                        }
+                }
+                if (!match)
+                        continue;
+                /* Our path is relative to the hierarchy's root; the mount may show only part of it. */
+                size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+                if (strncmp(path, root, rl) != 0 || (path[rl] != '/' && path[rl] != '\0'))
+                        continue;
+                if (asprintf(&ret, "%s%s", mnt, strcmp(path + rl, "/") == 0 ? "" : path + rl) < 0)
+                        ret = NULL;
+        }
+        free(line);
+        fclose(f);
+        return ret;
+}
+
+static bool ours(pid_t pid) {
+        for (size_t i = 0; i < n_spawned; i++)
+                if (spawned[i] == pid)
+                        return true;
+        return false;
+}
+
+/* Cgroups stockade-<pid>-<n> that a supervisor we ran left below our own
+ * cgroup, in every hierarchy.  Only our children's pids count: our cgroup
+ * may be shared (or the root), and other supervisors' runs are not ours. */
+static unsigned leftover_cgroups(void) {
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        char *line = NULL;
+        size_t size = 0;
+        unsigned n = 0;
+
+        if (!f) {
+                fprintf(stderr, "bench-startup: /proc/self/cgroup: %s\n", strerror(errno));
+                return 0;
+        }
+        while (getline(&line, &size, f) > 0) {
+                char *controllers = strchr(line, ':'), *path, *dir;
+                DIR *d;
+                struct dirent *de;
+
+                if (!controllers || !(path = strchr(++controllers, ':')))
+                        continue;
+                *path++ = '\0';
+                path[strcspn(path, "\n")] = '\0';
+                dir = cgroup_dir(controllers, path);
+                if (!dir || !(d = opendir(dir))) {
+                        free(dir);
+                        continue;
+                }
+                while ((de = readdir(d))) {
+                        int pid;
+                        unsigned k;
+                        char tail;
+
+                        if (sscanf(de->d_name, "stockade-%d-%u%c", &pid, &k, &tail) == 2 && ours((pid_t) pid)) {
+                                fprintf(stderr, "bench-startup: leftover cgroup %s/%s\n", dir, de->d_name);
+                                n++;
+                        }
+                }
+                closedir(d);
+                free(dir);
+        }
+        free(line);
+        fclose(f);
+        return n;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -231,16 +475,16 @@ static double percentile(const double *s, size_t n, double p) {
         return s[lo] + (s[lo + 1] - s[lo]) * frac;
 }
 
-static void summarize(struct variant *v) {
+static void summarize(double *samples, size_t n, struct stats *st) {
         double sum = 0;
 
-        qsort(v->samples, v->n, sizeof v->samples[0], cmp_double);
-        for (size_t i = 0; i < v->n; i++)
-                sum += v->samples[i];
-        v->mean = sum / (double) v->n;
-        v->p50 = percentile(v->samples, v->n, 50);
-        v->p95 = percentile(v->samples, v->n, 95);
-        v->p99 = percentile(v->samples, v->n, 99);
+        qsort(samples, n, sizeof samples[0], cmp_double);
+        for (size_t i = 0; i < n; i++)
+                sum += samples[i];
+        st->mean = sum / (double) n;
+        st->p50 = percentile(samples, n, 50);
+        st->p95 = percentile(samples, n, 95);
+        st->p99 = percentile(samples, n, 99);
 }
 
 static void print_ratio(double a, double b) {
@@ -250,6 +494,10 @@ static void print_ratio(double a, double b) {
                 printf(" %10s", "-");
 }
 
+static double ratio(double a, double b) {
+        return b > 0 ? a / b : 0;
+}
+
 int main(int argc, char **argv) {
         unsigned iterations = DEFAULT_ITERATIONS;
         const char *stockade_arg = NULL;
@@ -257,6 +505,8 @@ int main(int argc, char **argv) {
         posix_spawn_file_actions_t fa;
         struct variant vs[V_MAX] = { 0 };
         struct sigaction sa;
+        bool enforce = false, net = true;
+        const char *no_net_why = "--no-net";
         int devnull, ret = 2;
 
         for (int i = 1; i < argc; i++) {
@@ -276,6 +526,10 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "bench-startup: --iterations needs an integer 1..%d\n", MAX_ITERATIONS);
                                 return 2;
                         }
+                } else if (strcmp(a, "--enforce") == 0) {
+                        enforce = true;
+                } else if (strcmp(a, "--no-net") == 0) {
+                        net = false;
                 } else if (strcmp(a, "--stockade") == 0) {
                         if (i + 1 >= argc) {
                                 fprintf(stderr, "bench-startup: --stockade needs a path\n");
@@ -311,20 +565,77 @@ int main(int argc, char **argv) {
         }
         bwrap = find_exe("bwrap");
 
-        char *const bare_argv[] = { (char *) "/bin/true", NULL };
-        /* stockade journals every run: into a temporary journal here, and
-         * once more without one, to show what the records cost. */
-        char journal_dir[] = "/tmp/bench-startup-journal.XXXXXX";
-        if (!mkdtemp(journal_dir)) {
+        /* Before anything is spawned: every variant runs in the same namespace. */
+        if (net) {
+                if (unshare(CLONE_NEWNET) < 0) {
+                        printf("bench-startup: cannot enter a network namespace of our own (%s): "
+                               "the net rows are skipped\n", strerror(errno));
+                        no_net_why = "no network namespace of our own";
+                        net = false;
+                } else {
+                        int r = loopback_up();
+                        if (r < 0) {
+                                fprintf(stderr, "bench-startup: cannot bring lo up in our network namespace: %s\n",
+                                        strerror(-r));
+                                free(stockade);
+                                free(bwrap);
+                                return 2;
+                        }
+                }
+        }
+
+        /* One directory for all we write: the journal of the journaled runs,
+         * the result records, the allowlist profile. */
+        char tmp_dir[] = "/tmp/bench-startup.XXXXXX";
+        char journal_dir[sizeof tmp_dir + 16], profile_path[sizeof tmp_dir + 16];
+        char res_stockade[sizeof tmp_dir + 32], res_nojournal[sizeof tmp_dir + 32], res_netallow[sizeof tmp_dir + 32];
+        if (!mkdtemp(tmp_dir)) {
                 fprintf(stderr, "bench-startup: mkdtemp: %s\n", strerror(errno));
                 free(stockade);
                 free(bwrap);
                 return 2;
         }
+        (void) snprintf(journal_dir, sizeof journal_dir, "%s/journal", tmp_dir);
+        (void) snprintf(profile_path, sizeof profile_path, "%s/bench-net.yaml", tmp_dir);
+        (void) snprintf(res_stockade, sizeof res_stockade, "%s/result-stockade.json", tmp_dir);
+        (void) snprintf(res_nojournal, sizeof res_nojournal, "%s/result-nojournal.json", tmp_dir);
+        (void) snprintf(res_netallow, sizeof res_netallow, "%s/result-netallow.json", tmp_dir);
+        if (mkdir(journal_dir, 0700) < 0) {
+                fprintf(stderr, "bench-startup: mkdir %s: %s\n", journal_dir, strerror(errno));
+                goto out;
+        }
+        if (net) {
+                int r = write_file(profile_path,
+                                   "version: 1\n"
+                                   "name: bench-net\n"
+                                   "extends: default\n"
+                                   "network:\n"
+                                   "  mode: allowlist\n"
+                                   "  allow:\n"
+                                   "    - { cidr: 100.127.255.2/32, ports: [8080], proto: tcp }\n"
+                                   "    - { host: allowed.test, ports: [443], proto: tcp }\n");
+                if (r < 0) {
+                        fprintf(stderr, "bench-startup: cannot write %s: %s\n", profile_path, strerror(-r));
+                        goto out;
+                }
+        }
+
+        char *const bare_argv[] = { (char *) "/bin/true", NULL };
+        /* stockade journals every run: into a temporary journal here, and
+         * once more without one, to show what the records cost. */
         (void) setenv("STOCKADE_JOURNAL", journal_dir, 1);
-        char *const stockade_argv[] = { stockade, (char *) "run", (char *) "--", (char *) "/bin/true", NULL };
-        char *const nojournal_argv[] = { stockade, (char *) "run", (char *) "--no-journal", (char *) "--",
-                                         (char *) "/bin/true", NULL };
+        char *const stockade_argv[] = { stockade, (char *) "run", (char *) "--result-json", res_stockade,
+                                        (char *) "--", (char *) "/bin/true", NULL };
+        char *const nojournal_argv[] = { stockade, (char *) "run", (char *) "--no-journal",
+                                         (char *) "--result-json", res_nojournal,
+                                         (char *) "--", (char *) "/bin/true", NULL };
+        /* --no-journal like net-none (stk-nojrnl), so that the ratio is the network's alone. */
+        char *const netallow_argv[] = { stockade, (char *) "run", (char *) "--no-journal",
+                                        (char *) "--profile", profile_path,
+                                        (char *) "--net-pool", (char *) NET_POOL,
+                                        (char *) "--dns-upstream", (char *) "127.0.0.1:53",
+                                        (char *) "--result-json", res_netallow,
+                                        (char *) "--", (char *) "/bin/true", NULL };
         char *const bwrap_argv[] = {
                 bwrap ? bwrap : (char *) "bwrap",
                 (char *) "--unshare-all", (char *) "--die-with-parent",
@@ -335,18 +646,30 @@ int main(int argc, char **argv) {
         };
 
         vs[V_BARE] = (struct variant) { .name = "bare", .argv = bare_argv, .enabled = true };
-        vs[V_STOCKADE] = (struct variant) { .name = "stockade", .argv = stockade_argv, .enabled = true };
-        vs[V_NOJOURNAL] = (struct variant) { .name = "stk-nojrnl", .argv = nojournal_argv, .enabled = true };
+        vs[V_STOCKADE] = (struct variant) { .name = "stockade", .argv = stockade_argv,
+                                            .result_json = res_stockade, .enabled = true };
+        vs[V_NOJOURNAL] = (struct variant) { .name = "stk-nojrnl", .argv = nojournal_argv,
+                                             .result_json = res_nojournal, .enabled = true };
         vs[V_BWRAP] = (struct variant) { .name = "bwrap", .argv = bwrap_argv, .enabled = bwrap != NULL };
+        vs[V_NETALLOW] = (struct variant) { .name = "net-allow", .argv = netallow_argv,
+                                            .result_json = res_netallow, .enabled = net };
 
         for (int k = 0; k < V_MAX; k++) {
                 if (!vs[k].enabled)
                         continue;
                 vs[k].samples = calloc(MAX_ITERATIONS, sizeof(double));
-                if (!vs[k].samples) {
+                vs[k].startup = calloc(MAX_ITERATIONS, sizeof(double));
+                if (!vs[k].samples || !vs[k].startup) {
                         fprintf(stderr, "bench-startup: out of memory\n");
                         goto out;
                 }
+        }
+        /* Each run once per round, and show_failure() once at most. */
+        max_spawned = (size_t) (WARMUP_ROUNDS + iterations) * V_MAX + 1;
+        spawned = calloc(max_spawned, sizeof *spawned);
+        if (!spawned) {
+                fprintf(stderr, "bench-startup: out of memory\n");
+                goto out;
         }
 
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -373,29 +696,44 @@ int main(int argc, char **argv) {
 
         printf("bench-startup: %u iterations per variant after %d warm-up rounds, round-robin\n",
                iterations, WARMUP_ROUNDS);
-        printf("  bare:     /bin/true\n");
-        printf("  stockade: %s run -- /bin/true\n", stockade);
+        printf("  bare:       /bin/true\n");
+        printf("  stockade:   %s run --result-json FILE -- /bin/true   (journal: %s)\n", stockade, journal_dir);
+        printf("  stk-nojrnl: %s run --no-journal --result-json FILE -- /bin/true\n", stockade);
         if (bwrap)
-                printf("  bwrap:    %s --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc -- /bin/true\n",
+                printf("  bwrap:      %s --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc -- /bin/true\n",
                        bwrap);
         else
-                printf("  bwrap:    not installed (not on PATH), skipped\n");
+                printf("  bwrap:      not installed (not on PATH), skipped\n");
+        if (net) {
+                printf("  net-allow:  %s run --no-journal --profile %s --net-pool %s --dns-upstream 127.0.0.1:53 "
+                       "--result-json FILE -- /bin/true\n", stockade, profile_path, NET_POOL);
+                printf("  net-none:   the stk-nojrnl runs (default profile: network mode none)\n");
+                printf("  all variants run in a network namespace of the bench's own (lo up)\n");
+        } else
+                printf("  net-allow:  skipped (%s)\n", no_net_why);
         fflush(stdout);
 
         ret = 0;
         for (unsigned round = 0; round < WARMUP_ROUNDS + iterations && ret == 0; round++) {
                 bool warm = round < WARMUP_ROUNDS;
                 unsigned it = warm ? round + 1 : round - WARMUP_ROUNDS + 1;
+                const char *phase = warm ? "warm-up" : "measured";
 
                 for (unsigned j = 0; j < V_MAX && ret == 0; j++) {
                         struct variant *v = &vs[(round + j) % V_MAX];
-                        double ms;
+                        double ms, st = 0;
 
                         if (!v->enabled)
                                 continue;
-                        ret = run_once(v, &fa, warm ? "warm-up" : "measured", it, &ms);
-                        if (ret == 0 && !warm)
-                                v->samples[v->n++] = ms;
+                        if (v->result_json)
+                                (void) unlink(v->result_json);
+                        ret = run_once(v, &fa, phase, it, &ms);
+                        if (ret == 0 && v->result_json && read_startup_ms(v, phase, it, &st) < 0)
+                                ret = 1;
+                        if (ret == 0 && !warm) {
+                                v->samples[v->n] = ms;
+                                v->startup[v->n++] = st;
+                        }
                         if (ret == 3) {
                                 show_failure(v);
                                 ret = 1;
@@ -409,10 +747,14 @@ int main(int argc, char **argv) {
         }
 
         for (int k = 0; k < V_MAX; k++)
-                if (vs[k].enabled)
-                        summarize(&vs[k]);
+                if (vs[k].enabled) {
+                        summarize(vs[k].samples, vs[k].n, &vs[k].e2e);
+                        if (vs[k].result_json)
+                                summarize(vs[k].startup, vs[k].n, &vs[k].st);
+                }
 
-        printf("\n%-9s %9s %9s %9s %9s %10s %10s", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
+        printf("\nend-to-end (spawn to reaped)\n");
+        printf("%-10s %9s %9s %9s %9s %10s %10s", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
                "p50/bare", "p95/bare");
         if (bwrap)
                 printf(" %10s %10s", "p50/bwrap", "p95/bwrap");
@@ -422,34 +764,86 @@ int main(int argc, char **argv) {
 
                 if (!v->enabled)
                         continue;
-                printf("%-9s %9.3f %9.3f %9.3f %9.3f", v->name, v->p50, v->p95, v->p99, v->mean);
-                print_ratio(v->p50, vs[V_BARE].p50);
-                print_ratio(v->p95, vs[V_BARE].p95);
+                printf("%-10s %9.3f %9.3f %9.3f %9.3f", v->name, v->e2e.p50, v->e2e.p95, v->e2e.p99, v->e2e.mean);
+                print_ratio(v->e2e.p50, vs[V_BARE].e2e.p50);
+                print_ratio(v->e2e.p95, vs[V_BARE].e2e.p95);
                 if (bwrap) {
-                        print_ratio(v->p50, vs[V_BWRAP].p50);
-                        print_ratio(v->p95, vs[V_BWRAP].p95);
+                        print_ratio(v->e2e.p50, vs[V_BWRAP].e2e.p50);
+                        print_ratio(v->e2e.p95, vs[V_BWRAP].e2e.p95);
                 }
                 printf("\n");
         }
+
+        printf("\nstartup_ms (stockade's own: start of `stockade run` to the task's execve)\n");
+        printf("%-10s %9s %9s %9s %9s\n", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms");
+        for (int k = 0; k < V_MAX; k++) {
+                const struct variant *v = &vs[k];
+
+                if (v->enabled && v->result_json)
+                        printf("%-10s %9.3f %9.3f %9.3f %9.3f\n", v->name, v->st.p50, v->st.p95, v->st.p99, v->st.mean);
+        }
+
+        double journal_pct = (ratio(vs[V_STOCKADE].st.p50, vs[V_NOJOURNAL].st.p50) - 1) * 100;
+        double net_st = 0, net_e2e = 0;
+        if (net) {
+                const struct variant *none = &vs[V_NOJOURNAL], *allow = &vs[V_NETALLOW];
+
+                net_st = ratio(allow->st.p50, none->st.p50);
+                net_e2e = ratio(allow->e2e.p50, none->e2e.p50);
+                printf("\nnetwork, both --no-journal (net-none is the stk-nojrnl runs: network mode none)\n");
+                printf("%-10s %14s %14s\n", "variant", "e2e_p50_ms", "startup_p50_ms");
+                printf("%-10s %14.3f %14.3f\n", "net-none", none->e2e.p50, none->st.p50);
+                printf("%-10s %14.3f %14.3f\n", "net-allow", allow->e2e.p50, allow->st.p50);
+                printf("%-10s %13.2fx %13.2fx\n", "allow/none", net_e2e, net_st);
+                printf("net-allow includes its supervisor's one-time network setup (BPF load, nft table,\n"
+                       "DNS proxy) in both numbers: each `stockade run` is a supervisor of its own\n");
+        }
+
         printf("\n");
         for (int k = 0; k < V_MAX; k++) {
                 const struct variant *v = &vs[k];
 
                 if (v->enabled)
                         printf("bench startup %s p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f\n",
-                               v->name, v->p50, v->p95, v->p99);
+                               v->name, v->e2e.p50, v->e2e.p95, v->e2e.p99);
+        }
+        for (int k = 0; k < V_MAX; k++) {
+                const struct variant *v = &vs[k];
+
+                if (v->enabled && v->result_json)
+                        printf("bench startup %s startup_p50_ms=%.3f startup_p95_ms=%.3f\n",
+                               v->name, v->st.p50, v->st.p95);
+        }
+        printf("bench startup journal_overhead_startup_p50=%+.1f%% (target < %.0f%%)\n", journal_pct,
+               JOURNAL_OVERHEAD_TARGET_PCT);
+        if (net) {
+                printf("bench startup net-none p50_ms=%.3f startup_p50_ms=%.3f (= stk-nojrnl)\n",
+                       vs[V_NOJOURNAL].e2e.p50, vs[V_NOJOURNAL].st.p50);
+                printf("bench startup net_allow_vs_none_startup_p50=%.2fx (target < %.0fx)\n", net_st,
+                       NET_ALLOW_RATIO_TARGET);
+                printf("bench startup net_allow_vs_none_e2e_p50=%.2fx\n", net_e2e);
+        }
+
+        bool missed = journal_pct >= JOURNAL_OVERHEAD_TARGET_PCT || (net && net_st >= NET_ALLOW_RATIO_TARGET);
+        if (missed && enforce) {
+                fprintf(stderr, "bench-startup: FAIL target missed (--enforce)\n");
+                ret = 1;
+        } else if (missed)
+                printf("bench-startup: target missed; reported only (pass --enforce to fail)\n");
+
+        unsigned left = leftover_cgroups();
+        if (left > 0) {
+                fprintf(stderr, "bench-startup: FAIL %u cgroup(s) left behind by our stockade runs\n", left);
+                ret = 1;
         }
 
 out:
-        {
-                /* Segments are append-only (FS_APPEND_FL) where supported. */
-                char cmd[256];
-                (void) snprintf(cmd, sizeof cmd, "chattr -R -a %s 2>/dev/null; rm -rf %s", journal_dir, journal_dir);
-                if (system(cmd) != 0)
-                        fprintf(stderr, "bench-startup: could not remove %s\n", journal_dir);
-        }
-        for (int k = 0; k < V_MAX; k++)
+        (void) nftw(tmp_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        for (int k = 0; k < V_MAX; k++) {
                 free(vs[k].samples);
+                free(vs[k].startup);
+        }
+        free(spawned);
         fflush(stdout);
         free(stockade);
         free(bwrap);

@@ -14,8 +14,8 @@
  *
  * Maps:
  *   egress_tasks   hash, cgroup id -> struct egress_task (flags, counters).
- *                  No entry (or no TRACKED flag) for a socket in a cgroup
- *                  we are attached to: deny. Fail closed.
+ *                  No entry (or no TRACKED flag) for the exact cgroup of a
+ *                  socket in a cgroup we are attached to: deny. Fail closed.
  *   egress_rules   LPM trie, {prefixlen, cgroup id, addr (IPv4 v4-mapped)}
  *                  -> up to EGRESS_MAX_RANGES {ports, protos, rule, expiry}.
  *                  The longest prefix wins, so userspace folds into each
@@ -26,9 +26,18 @@
  *                  in CLOCK_BOOTTIME ns, 0 = never}: no timer needed.
  *   egress_events  ring buffer of struct egress_event; a full ring bumps the
  *                  task's lost counter (or lost_untracked).
+ *   egress_traffic LRU hash, {cgroup id, addr, port, proto} -> bytes and
+ *                  packets the skb hook let out (loopback aside).
  *
  * Always allowed: loopback (127/8, ::1, and 0.0.0.0/:: which connect()
  * takes for loopback): it ends in the task's own network namespace.
+ *
+ * Verification cost: every program is verified at each supervisor start, so
+ * the work lives in a few global (non-static, __noinline) functions, which
+ * the verifier checks once each, on their own, instead of once per path of
+ * each caller. Their pointer arguments may be NULL as far as the verifier
+ * knows, hence the checks. IPv4 is turned into v4-mapped IPv6 first, so one
+ * judge serves both families.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -43,7 +52,6 @@
 #define ETH_P_IPV6 0x86DD
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
-#define SOCK_RAW 3
 #define IP_OFFSET_MASK 0x1fff
 #define V6_NEXTHDR_HOP 0
 #define V6_NEXTHDR_ROUTING 43
@@ -52,6 +60,9 @@
 #define V6_NEXTHDR_DEST 60
 #define V6_MAX_EXT_HDRS 6
 #define PROTO_MPTCP 262
+/* uapi values the fallback bpf/vmlinux/vmlinux.h does not carry. */
+#define MAP_TYPE_LRU_HASH 9 /* BPF_MAP_TYPE_LRU_HASH */
+#define UPDATE_NOEXIST 1    /* BPF_NOEXIST */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -75,40 +86,87 @@ struct {
         __uint(max_entries, 256 * 1024);
 } egress_events SEC(".maps");
 
+struct {
+        __uint(type, MAP_TYPE_LRU_HASH);
+        __uint(max_entries, EGRESS_TRAFFIC_MAX_ROWS);
+        __type(key, struct egress_traffic_key);
+        __type(value, struct egress_traffic_value);
+} egress_traffic SEC(".maps");
+
 /* Events lost for sockets without a task entry (nowhere else to count them). */
 __u64 lost_untracked = 0;
 
+/* The context fields read, at their offsets in <linux/bpf.h>: uapi, which
+ * only ever appends. Read through these, not the vmlinux.h types: those
+ * carry preserve_access_index, and a single CO-RE relocation makes libbpf
+ * parse the whole kernel BTF (5 MB, ~50 ms here) at every load, for offsets
+ * that cannot move. The program signatures keep the real context types (the
+ * verifier recognizes a global function's context argument by type name). */
+struct skb_ctx {
+        __u32 len;
+        __u32 _pad0[3];
+        __u32 protocol;
+        __u32 _pad1[36];
+        __u32 gso_segs;
+        struct bpf_sock *sk;
+};
+_Static_assert(__builtin_offsetof(struct skb_ctx, protocol) == 16, "__sk_buff.protocol");
+_Static_assert(__builtin_offsetof(struct skb_ctx, gso_segs) == 164, "__sk_buff.gso_segs");
+_Static_assert(__builtin_offsetof(struct skb_ctx, sk) == 168, "__sk_buff.sk");
+
+struct sock_addr_ctx {
+        __u32 user_family;
+        __u32 user_ip4;
+        __u32 user_ip6[4];
+        __u32 user_port;
+        __u32 family;
+        __u32 type;
+        __u32 protocol;
+};
+_Static_assert(__builtin_offsetof(struct sock_addr_ctx, protocol) == 36, "bpf_sock_addr.protocol");
+
+struct sock_ctx {
+        __u32 bound_dev_if;
+        __u32 family;
+        __u32 type;
+        __u32 protocol;
+};
+
+#define SKB(skb) ((const struct skb_ctx *) (skb))
+#define SOCK_ADDR(ctx) ((const struct sock_addr_ctx *) (ctx))
+
 struct dest {
-        __u8 addr[16]; /* IPv6, or IPv4 v4-mapped */
+        union {
+                __u8 addr[16]; /* IPv6, or IPv4 v4-mapped */
+                __u32 addr32[4];
+        };
         __u16 port;
         __u8 proto;    /* IPPROTO_* */
         __u8 protobit; /* EGRESS_PROTO_*, 0 for protocols no rule can name */
 };
 
+/* judge_skb() flags */
+enum {
+        SKB_PARSED = 1u << 0,          /* d holds the packet's destination */
+        SKB_JUDGED_BY_HOOKS = 1u << 1, /* a TCP/UDP socket: connect/sendmsg judged it */
+};
+
 static __always_inline void set_v4(struct dest *d, __u32 ip4_be) {
-        __builtin_memset(d->addr, 0, 10);
-        d->addr[10] = 0xff;
-        d->addr[11] = 0xff;
-        __builtin_memcpy(&d->addr[12], &ip4_be, 4);
+        d->addr32[0] = 0;
+        d->addr32[1] = 0;
+        d->addr32[2] = bpf_htonl(0xffff);
+        d->addr32[3] = ip4_be;
 }
 
 static __always_inline bool is_v4(const struct dest *d) {
-        for (int i = 0; i < 10; i++)
-                if (d->addr[i])
-                        return false;
-        return d->addr[10] == 0xff && d->addr[11] == 0xff;
+        return (d->addr32[0] | d->addr32[1]) == 0 && d->addr32[2] == bpf_htonl(0xffff);
 }
 
 static __always_inline bool is_loopback(const struct dest *d) {
-        bool zero12 = true;
-
         if (is_v4(d))
-                return d->addr[12] == 127 ||
-                       (d->addr[12] | d->addr[13] | d->addr[14] | d->addr[15]) == 0;
-        for (int i = 0; i < 12; i++)
-                if (d->addr[i])
-                        zero12 = false;
-        return zero12 && d->addr[12] == 0 && d->addr[13] == 0 && d->addr[14] == 0 && d->addr[15] <= 1;
+                return d->addr[12] == 127 || d->addr32[3] == 0;
+        return (d->addr32[0] | d->addr32[1] | d->addr32[2]) == 0 &&
+               (d->addr32[3] == 0 || d->addr32[3] == bpf_htonl(1));
 }
 
 static __always_inline __u8 protobit_of(__u32 type, __u32 proto) {
@@ -119,81 +177,74 @@ static __always_inline __u8 protobit_of(__u32 type, __u32 proto) {
         return 0;
 }
 
-/* The task owning cgroup id cgid, or, when a task made sub-groups of its
- * own, the deepest ancestor that is a task. The programs run for every
- * descendant of the group they are linked to, so without the walk a
- * sub-group would be denied everything (safe, but surprising). */
-static __always_inline struct egress_task *task_lookup(__u64 cgid, struct __sk_buff *skb, __u64 *ret_id) {
-        struct egress_task *t;
-
-        t = bpf_map_lookup_elem(&egress_tasks, &cgid);
-        if (!t) {
-                for (int level = EGRESS_MAX_CGROUP_LEVEL; level >= 0; level--) {
-                        __u64 id = skb ? bpf_skb_ancestor_cgroup_id(skb, level)
-                                       : bpf_get_current_ancestor_cgroup_id(level);
-                        if (id == 0 || id == cgid)
-                                continue;
-                        t = bpf_map_lookup_elem(&egress_tasks, &id);
-                        if (t) {
-                                cgid = id;
-                                break;
-                        }
-                }
-        }
-        *ret_id = cgid;
-        return t;
-}
-
 static __always_inline bool tracked(const struct egress_task *t) {
         return t && (t->flags & EGRESS_TASK_TRACKED);
 }
 
-/* First folded range that admits the destination; rule id in *ret_rule.
+/* The task of a cgroup, by its exact id: no walk up the ancestors. Linked
+ * programs run for the groups below the task's too, but a task cannot make
+ * any: it has no capabilities, runs in a cgroup namespace of its own, and no
+ * cgroupfs is mounted in its sandbox. Were a sub-group to appear anyway, its
+ * sockets would find no entry and be denied (fail closed). */
+static __always_inline struct egress_task *task_of(__u64 cgid) {
+        return bpf_map_lookup_elem(&egress_tasks, &cgid);
+}
+
+/* The rule id of the first folded range that admits the destination, or -1.
  * ignore_expiry: see the skb hook. */
-static __always_inline bool rules_allow(__u64 cgid, const struct dest *d, bool ignore_expiry, __u32 *ret_rule) {
+__noinline long rules_match(__u64 cgid, const struct dest *d, __u32 ignore_expiry) {
         struct egress_key key = { .prefixlen = 64 + 128, .cgroup_id = cgid };
         struct egress_value *v;
-        __u64 now;
+        __u32 n, port, protobit;
+        __u64 cutoff;
 
-        if (d->protobit == 0)
-                return false;
+        if (!d || d->protobit == 0)
+                return -1;
         __builtin_memcpy(key.addr, d->addr, 16);
         v = bpf_map_lookup_elem(&egress_rules, &key);
         if (!v)
-                return false;
+                return -1;
 
-        now = bpf_ktime_get_boot_ns();
-        for (int i = 0; i < EGRESS_MAX_RANGES; i++) {
+        /* One comparison per test, so that each range adds few verifier
+         * paths: a range is expired when 0 < expires_ns <= cutoff (never,
+         * with cutoff 0), and port_lo <= port <= port_hi is one unsigned
+         * comparison (userspace guarantees port_lo <= port_hi). */
+        cutoff = ignore_expiry ? 0 : bpf_ktime_get_boot_ns();
+        n = v->n_ranges;
+        port = d->port;
+        protobit = d->protobit;
+        for (__u32 i = 0; i < EGRESS_MAX_RANGES; i++) {
                 const struct egress_range *r = &v->ranges[i];
 
-                if (i >= v->n_ranges)
+                if (i >= n)
                         break;
-                if (!(r->protos & d->protobit) || d->port < r->port_lo || d->port > r->port_hi)
+                if (!(r->protos & protobit))
                         continue;
-                if (r->expires_ns != 0 && r->expires_ns <= now && !ignore_expiry)
+                if (port - r->port_lo > (__u32) (r->port_hi - r->port_lo))
                         continue;
-                *ret_rule = r->rule_id;
-                return true;
+                if (r->expires_ns - 1 < cutoff)
+                        continue;
+                return r->rule_id;
         }
-        return false;
+        return -1;
 }
 
-static __always_inline void emit(struct egress_task *t, __u64 cgid, const struct dest *d, __u8 verdict, __u8 hook,
-                                 __u32 rule_id) {
+/* One event into the ring; -1 when it is full. */
+__noinline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook, __u32 rule_id) {
         struct egress_event *e;
 
+        if (!d)
+                return 0;
         e = bpf_ringbuf_reserve(&egress_events, sizeof(*e), 0);
-        if (!e) {
-                __sync_fetch_and_add(t ? &t->lost : &lost_untracked, 1);
-                return;
-        }
+        if (!e)
+                return -1;
         e->cgroup_id = cgid;
         e->pid = bpf_get_current_pid_tgid() >> 32;
         e->rule_id = rule_id;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
         if (is_v4(d)) {
                 e->family = AF_INET;
-                __builtin_memcpy(e->addr, &d->addr[12], 4);
+                __builtin_memcpy(e->addr, &d->addr32[3], 4);
                 __builtin_memset(&e->addr[4], 0, 12);
         } else {
                 e->family = AF_INET6;
@@ -205,67 +256,80 @@ static __always_inline void emit(struct egress_task *t, __u64 cgid, const struct
         e->hook = hook;
         e->_pad[0] = e->_pad[1] = 0;
         bpf_ringbuf_submit(e, 0);
-}
-
-/* The sock_addr hooks: one decision per connect()/sendmsg(), each reported. */
-static __always_inline int judge_sock_addr(struct bpf_sock_addr *ctx, struct dest *d, __u8 hook) {
-        struct egress_task *t;
-        __u32 rule_id = 0;
-        __u64 cgid;
-
-        d->port = bpf_ntohs((__u16) ctx->user_port);
-        d->proto = ctx->protocol == PROTO_MPTCP ? IPPROTO_TCP : (__u8) ctx->protocol;
-        d->protobit = protobit_of(ctx->type, ctx->protocol);
-
-        t = task_lookup(bpf_get_current_cgroup_id(), NULL, &cgid);
-        if (is_loopback(d)) {
-                if (tracked(t))
-                        __sync_fetch_and_add(&t->allowed, 1);
-                emit(t, cgid, d, EGRESS_VERDICT_ALLOW, hook, 0);
-                return 1;
-        }
-        if (!tracked(t)) {
-                emit(t, cgid, d, EGRESS_VERDICT_DENY, hook, 0);
-                return 0;
-        }
-        if (rules_allow(cgid, d, false, &rule_id)) {
-                __sync_fetch_and_add(&t->allowed, 1);
-                emit(t, cgid, d, EGRESS_VERDICT_ALLOW, hook, rule_id);
-                return 1;
-        }
-        __sync_fetch_and_add(&t->denied, 1);
-        if (t->flags & EGRESS_TASK_AUDIT) {
-                emit(t, cgid, d, EGRESS_VERDICT_AUDIT_DENY, hook, 0);
-                return 1;
-        }
-        emit(t, cgid, d, EGRESS_VERDICT_DENY, hook, 0);
         return 0;
 }
 
-static __always_inline int judge4(struct bpf_sock_addr *ctx, __u8 hook) {
+static __always_inline void report(struct egress_task *t, __u64 cgid, const struct dest *d, __u32 verdict,
+                                   __u32 hook, __u32 rule_id) {
+        if (emit(cgid, d, verdict, hook, rule_id) < 0)
+                __sync_fetch_and_add(t ? &t->lost : &lost_untracked, 1);
+}
+
+/* The sock_addr hooks: one decision per connect()/sendmsg(), each reported.
+ * d: the destination, v4-mapped for IPv4 sockets. Returns the verdict. */
+__noinline int judge_sock_addr(const struct dest *d, __u32 hook) {
+        __u64 cgid = bpf_get_current_cgroup_id();
+        struct egress_task *t;
+        __u32 verdict = EGRESS_VERDICT_DENY, rule_id = 0;
+        int pass = 0;
+        long rule;
+
+        if (!d)
+                return 0;
+        t = task_of(cgid);
+        if (is_loopback(d)) {
+                if (tracked(t))
+                        __sync_fetch_and_add(&t->allowed, 1);
+                verdict = EGRESS_VERDICT_ALLOW;
+                pass = 1;
+        } else if (tracked(t)) {
+                rule = rules_match(cgid, d, 0);
+                if (rule >= 0) {
+                        __sync_fetch_and_add(&t->allowed, 1);
+                        verdict = EGRESS_VERDICT_ALLOW;
+                        rule_id = rule;
+                        pass = 1;
+                } else {
+                        __sync_fetch_and_add(&t->denied, 1);
+                        if (t->flags & EGRESS_TASK_AUDIT) {
+                                verdict = EGRESS_VERDICT_AUDIT_DENY;
+                                pass = 1;
+                        }
+                }
+        }
+        report(t, cgid, d, verdict, hook, rule_id);
+        return pass;
+}
+
+static __always_inline void sock_addr_dest(struct bpf_sock_addr *ctx, struct dest *d) {
+        __u32 proto = SOCK_ADDR(ctx)->protocol;
+
+        d->port = bpf_ntohs((__u16) SOCK_ADDR(ctx)->user_port);
+        d->proto = proto == PROTO_MPTCP ? IPPROTO_TCP : (__u8) proto;
+        d->protobit = protobit_of(SOCK_ADDR(ctx)->type, proto);
+}
+
+static __always_inline int judge4(struct bpf_sock_addr *ctx, __u32 hook) {
         struct dest d = {};
 
-        set_v4(&d, ctx->user_ip4);
-        return judge_sock_addr(ctx, &d, hook);
+        set_v4(&d, SOCK_ADDR(ctx)->user_ip4);
+        sock_addr_dest(ctx, &d);
+        return judge_sock_addr(&d, hook) & 1;
 }
 
 /* An IPv6 socket reaching ::ffff:a.b.c.d runs only the v6 hooks (the kernel
  * hands such connects to the IPv4 code after the hook); the trie keeps IPv4
  * v4-mapped, so the lookup judges it as IPv4 without a special case. */
-static __always_inline int judge6(struct bpf_sock_addr *ctx, __u8 hook) {
+static __always_inline int judge6(struct bpf_sock_addr *ctx, __u32 hook) {
         struct dest d = {};
-        __u32 w;
 
         /* Context fields need constant offsets: no loop. */
-        w = ctx->user_ip6[0];
-        __builtin_memcpy(&d.addr[0], &w, 4);
-        w = ctx->user_ip6[1];
-        __builtin_memcpy(&d.addr[4], &w, 4);
-        w = ctx->user_ip6[2];
-        __builtin_memcpy(&d.addr[8], &w, 4);
-        w = ctx->user_ip6[3];
-        __builtin_memcpy(&d.addr[12], &w, 4);
-        return judge_sock_addr(ctx, &d, hook);
+        d.addr32[0] = SOCK_ADDR(ctx)->user_ip6[0];
+        d.addr32[1] = SOCK_ADDR(ctx)->user_ip6[1];
+        d.addr32[2] = SOCK_ADDR(ctx)->user_ip6[2];
+        d.addr32[3] = SOCK_ADDR(ctx)->user_ip6[3];
+        sock_addr_dest(ctx, &d);
+        return judge_sock_addr(&d, hook) & 1;
 }
 
 SEC("cgroup/connect4")
@@ -306,128 +370,195 @@ struct iphdr6 {
         __u16 payload_len;
         __u8 nexthdr;
         __u8 hop_limit;
-        __u8 saddr[16];
-        __u8 daddr[16];
+        __u32 saddr[4];
+        __u32 daddr[4];
 };
 
-/* Fills d from the packet; false when the headers cannot be read. */
-static __always_inline bool parse_packet(struct __sk_buff *skb, struct dest *d) {
-        __u32 l4_off;
-        bool first_frag = true;
-        __u16 ports[2];
+/* The IPv6 extension headers skipped to find the transport header. */
+#define V6_EXT_MASK                                                                                     \
+        ((1ULL << V6_NEXTHDR_HOP) | (1ULL << V6_NEXTHDR_ROUTING) | (1ULL << V6_NEXTHDR_FRAGMENT) |     \
+         (1ULL << V6_NEXTHDR_AUTH) | (1ULL << V6_NEXTHDR_DEST))
 
-        if (skb->protocol == bpf_htons(ETH_P_IP)) {
+/* Fills d from the packet, read with bpf_skb_load_bytes_relative() into the
+ * stack; 0 when the headers cannot be read. */
+__noinline int parse_packet(struct __sk_buff *skb, struct dest *d) {
+        __u32 l4_off, frag = 0; /* fragment offset: the ports are in fragment 0 only */
+        __u16 ports[2];
+        __u8 nexthdr;
+
+        if (!d)
+                return 0;
+        if (SKB(skb)->protocol == bpf_htons(ETH_P_IP)) {
                 struct iphdr4 ip;
 
                 if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET) < 0)
-                        return false;
+                        return 0;
                 set_v4(d, ip.daddr);
-                d->proto = ip.protocol;
+                nexthdr = ip.protocol;
                 l4_off = (ip.ihl_version & 0x0f) * 4;
-                first_frag = (bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK) == 0;
-        } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+                frag = bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK;
+        } else if (SKB(skb)->protocol == bpf_htons(ETH_P_IPV6)) {
                 struct iphdr6 ip6;
-                __u8 nexthdr;
 
                 if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET) < 0)
-                        return false;
-                __builtin_memcpy(d->addr, ip6.daddr, 16);
+                        return 0;
+                d->addr32[0] = ip6.daddr[0];
+                d->addr32[1] = ip6.daddr[1];
+                d->addr32[2] = ip6.daddr[2];
+                d->addr32[3] = ip6.daddr[3];
                 nexthdr = ip6.nexthdr;
                 l4_off = sizeof(ip6);
                 for (int i = 0; i < V6_MAX_EXT_HDRS; i++) {
-                        __u8 ext[2];
-                        __u16 frag[2];
+                        /* next header, length, and for a fragment header
+                         * the offset and flags */
+                        __u8 ext[4];
+                        __u64 bit;
+                        __u32 is_frag, is_auth, len, len_auth;
 
-                        if (nexthdr != V6_NEXTHDR_HOP && nexthdr != V6_NEXTHDR_ROUTING &&
-                            nexthdr != V6_NEXTHDR_FRAGMENT && nexthdr != V6_NEXTHDR_AUTH &&
-                            nexthdr != V6_NEXTHDR_DEST)
+                        if (nexthdr >= 64)
+                                break;
+                        bit = 1ULL << nexthdr;
+                        if (!(bit & V6_EXT_MASK))
                                 break;
                         if (bpf_skb_load_bytes_relative(skb, l4_off, ext, sizeof(ext), BPF_HDR_START_NET) < 0)
-                                return false;
-                        if (nexthdr == V6_NEXTHDR_FRAGMENT) {
-                                if (bpf_skb_load_bytes_relative(skb, l4_off, frag, sizeof(frag),
-                                                                BPF_HDR_START_NET) < 0)
-                                        return false;
-                                first_frag = (bpf_ntohs(frag[1]) & 0xfff8) == 0;
-                                l4_off += 8;
-                        } else if (nexthdr == V6_NEXTHDR_AUTH)
-                                l4_off += (ext[1] + 2) * 4;
-                        else
-                                l4_off += (ext[1] + 1) * 8;
+                                return 0;
+                        /* The length by kind without branches, so that each
+                         * header adds one verifier path, not three: a
+                         * fragment header is 8 bytes, AH counts 4-byte words
+                         * minus 2, the others 8-byte words minus 1. The
+                         * barriers keep clang from turning the masks back
+                         * into branches. */
+                        is_frag = (bit >> V6_NEXTHDR_FRAGMENT) & 1;
+                        is_auth = (bit >> V6_NEXTHDR_AUTH) & 1;
+                        barrier_var(is_frag);
+                        barrier_var(is_auth);
+                        len = (ext[1] + 1) * 8;
+                        len_auth = (ext[1] + 2) * 4;
+                        len ^= (len ^ len_auth) & -is_auth;
+                        len ^= (len ^ 8) & -is_frag;
+                        frag |= ((ext[2] << 8 | ext[3]) & 0xfff8) & -is_frag;
+                        l4_off += len;
                         nexthdr = ext[0];
                 }
-                d->proto = nexthdr;
         } else
-                return false;
+                return 0;
 
+        d->proto = nexthdr;
         /* Sockets the hooks know of: the skb's protocol is that of the packet
          * (a raw socket may write a UDP header; it is judged as UDP). */
-        if (d->proto == IPPROTO_TCP)
+        if (nexthdr == IPPROTO_TCP)
                 d->protobit = EGRESS_PROTO_TCP;
-        else if (d->proto == IPPROTO_UDP)
+        else if (nexthdr == IPPROTO_UDP)
                 d->protobit = EGRESS_PROTO_UDP;
         else
-                return true;
+                return 1;
 
         /* A later fragment has no ports: judged as port 0, which only an
          * any-port rule admits. */
-        if (first_frag) {
+        if (frag == 0) {
                 if (bpf_skb_load_bytes_relative(skb, l4_off, ports, sizeof(ports), BPF_HDR_START_NET) < 0)
-                        return false;
+                        return 0;
                 d->port = bpf_ntohs(ports[1]);
         }
-        return true;
+        return 1;
+}
+
+/* Bytes and packets a task sent to one destination. The LRU evicts the
+ * least recently bumped rows when full. */
+__noinline int count_traffic(struct __sk_buff *skb, __u64 cgid, const struct dest *d) {
+        struct egress_traffic_key k;
+        struct egress_traffic_value *v, init;
+        __u32 segs;
+
+        if (!d)
+                return 0;
+        __builtin_memset(&k, 0, sizeof(k));
+        k.cgroup_id = cgid;
+        __builtin_memcpy(k.addr, d->addr, 16);
+        k.port = d->port;
+        k.proto = d->proto;
+        segs = SKB(skb)->gso_segs;
+        if (segs == 0)
+                segs = 1;
+
+        v = bpf_map_lookup_elem(&egress_traffic, &k);
+        if (!v) {
+                init = (struct egress_traffic_value) { .bytes = SKB(skb)->len, .packets = segs };
+                if (bpf_map_update_elem(&egress_traffic, &k, &init, UPDATE_NOEXIST) == 0)
+                        return 0;
+                v = bpf_map_lookup_elem(&egress_traffic, &k); /* another CPU added it */
+                if (!v)
+                        return 0;
+        }
+        __sync_fetch_and_add(&v->bytes, SKB(skb)->len);
+        __sync_fetch_and_add(&v->packets, segs);
+        return 0;
 }
 
 /* The second wall. The task is the socket's cgroup (bpf_skb_cgroup_id):
  * packets may leave from softirq or a timer (TCP retransmits, ACKs), where
  * the current task is whoever was interrupted, and the kernel picks the
  * programs to run from the same socket cgroup, so both agree. Only drops are
- * reported: an allowed stream would flood the ring with every packet.
+ * reported: an allowed stream would flood the ring with every packet; what
+ * leaves is counted per destination in egress_traffic instead.
  *
  * Expiry of DNS-learned ranges is ignored for TCP/UDP sockets here: their
  * destinations were judged, expiry included, when connect()/sendmsg() ran,
  * and a flow admitted before the TTL ran out must not be cut mid-stream.
  * Raw and ping sockets were never judged, so for them expiry counts. */
+__noinline int judge_skb(struct __sk_buff *skb, const struct dest *d, __u32 flags) {
+        struct egress_task *t;
+        __u32 verdict = EGRESS_VERDICT_DENY;
+        int pass = 0;
+        __u64 cgid;
+
+        if (!d)
+                return 0;
+        if ((flags & SKB_PARSED) && is_loopback(d))
+                return 1;
+
+        cgid = bpf_skb_cgroup_id(skb);
+        t = task_of(cgid);
+        if (tracked(t)) {
+                if (rules_match(cgid, d, flags & SKB_JUDGED_BY_HOOKS) >= 0)
+                        pass = 1;
+                else if (t->flags & EGRESS_TASK_AUDIT) {
+                        pass = 1;
+                        /* A flow the hooks let through in audit mode was
+                         * reported there, once; not again for each of its
+                         * packets. */
+                        if (!(flags & SKB_JUDGED_BY_HOOKS)) {
+                                __sync_fetch_and_add(&t->denied, 1);
+                                report(t, cgid, d, EGRESS_VERDICT_AUDIT_DENY, EGRESS_HOOK_SKB, 0);
+                        }
+                }
+                if (pass) {
+                        if (flags & SKB_PARSED)
+                                count_traffic(skb, cgid, d);
+                        return 1;
+                }
+                __sync_fetch_and_add(&t->denied, 1);
+        }
+        report(t, cgid, d, verdict, EGRESS_HOOK_SKB, 0);
+        return 0;
+}
+
 SEC("cgroup_skb/egress")
 int egress_skb(struct __sk_buff *skb) {
         struct dest d = {};
-        struct egress_task *t;
-        struct bpf_sock *sk;
-        bool judged_by_hooks = false;
-        __u32 rule_id = 0;
-        __u64 cgid;
+        const struct sock_ctx *sk;
+        __u32 flags = 0;
 
-        if (!parse_packet(skb, &d))
+        if (parse_packet(skb, &d))
+                flags |= SKB_PARSED;
+        else
                 d.protobit = 0; /* unreadable: nothing can match, judged below */
-        else if (is_loopback(&d))
-                return 1;
 
-        sk = skb->sk;
+        sk = (const struct sock_ctx *) SKB(skb)->sk;
         if (sk) {
-                sk = bpf_sk_fullsock(sk);
+                sk = (const struct sock_ctx *) bpf_sk_fullsock((struct bpf_sock *) sk);
                 if (sk && protobit_of(sk->type, sk->protocol) != 0)
-                        judged_by_hooks = true;
+                        flags |= SKB_JUDGED_BY_HOOKS;
         }
-
-        t = task_lookup(bpf_skb_cgroup_id(skb), skb, &cgid);
-        if (!tracked(t)) {
-                emit(t, cgid, &d, EGRESS_VERDICT_DENY, EGRESS_HOOK_SKB, 0);
-                return 0;
-        }
-        if (rules_allow(cgid, &d, judged_by_hooks, &rule_id))
-                return 1;
-
-        if (t->flags & EGRESS_TASK_AUDIT) {
-                /* A flow the hooks let through in audit mode was reported
-                 * there, once; not again for each of its packets. */
-                if (judged_by_hooks)
-                        return 1;
-                __sync_fetch_and_add(&t->denied, 1);
-                emit(t, cgid, &d, EGRESS_VERDICT_AUDIT_DENY, EGRESS_HOOK_SKB, 0);
-                return 1;
-        }
-        __sync_fetch_and_add(&t->denied, 1);
-        emit(t, cgid, &d, EGRESS_VERDICT_DENY, EGRESS_HOOK_SKB, 0);
-        return 0;
+        return judge_skb(skb, &d, flags) & 1;
 }

@@ -17,10 +17,6 @@
 #define EGRESS_PROTO_TCP (1u << 0)
 #define EGRESS_PROTO_UDP (1u << 1)
 
-/* How deep below the root a task's cgroup and its sub-groups may sit for the
- * programs to find the task (ancestor walk when the exact id is unknown). */
-#define EGRESS_MAX_CGROUP_LEVEL 16
-
 enum {
         EGRESS_VERDICT_ALLOW = 1,
         EGRESS_VERDICT_DENY = 2,
@@ -87,4 +83,22 @@ struct egress_event {
         __u8 verdict;     /* EGRESS_VERDICT_* */
         __u8 hook;        /* EGRESS_HOOK_* */
         __u8 _pad[2];
+};
+
+/* Rows of the traffic map, for all tasks of one supervisor. */
+#define EGRESS_TRAFFIC_MAX_ROWS 8192
+
+/* Key of the traffic map (LRU hash): what a task sent to one destination,
+ * as seen by the skb hook. The padding is zeroed: the hash compares bytes. */
+struct egress_traffic_key {
+        __u64 cgroup_id;
+        __u8 addr[16];    /* IPv6, or IPv4 v4-mapped */
+        __u16 port;       /* host order; 0 when the protocol has none */
+        __u8 proto;       /* IPPROTO_* */
+        __u8 _pad[5];
+};
+
+struct egress_traffic_value {
+        __u64 bytes;      /* skb->len: IP header on, link layer off */
+        __u64 packets;    /* segments: a GSO packet counts as the ones it becomes */
 };

@@ -272,8 +272,85 @@ static int write_keys(Egress *e, const EgressTask *t, const uint8_t addr[16], un
         return 0;
 }
 
+/* The traffic rows of cgroup_id: keys and values, *ret_n of each. The batch
+ * lookup walks the hash by bucket, so rows added or evicted meanwhile
+ * neither restart nor repeat the walk (get_next_key on an evicted key
+ * would start over). */
+static int traffic_rows(Egress *e, uint64_t cgroup_id, struct egress_traffic_key **ret_keys,
+                        struct egress_traffic_value **ret_vals, size_t *ret_n) {
+        _cleanup_free_ struct egress_traffic_key *keys = NULL;
+        _cleanup_free_ struct egress_traffic_value *vals = NULL;
+        int fd = bpf_map__fd(e->skel->maps.egress_traffic), r;
+        size_t max = bpf_map__max_entries(e->skel->maps.egress_traffic), n = 0, m = 0;
+        uint32_t batch = 0;
+        bool first = true;
+
+        /* Room for the whole map: a bucket never outgrows what is left. */
+        keys = calloc(max, sizeof *keys);
+        vals = calloc(max, sizeof *vals);
+        if (!keys || !vals)
+                return -ENOMEM;
+        while (n < max) {
+                uint32_t count = (uint32_t) (max - n);
+
+                r = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys + n, vals + n, &count, NULL);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                n += count;
+                if (r == -ENOENT) /* the end */
+                        break;
+                first = false;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (keys[i].cgroup_id == cgroup_id) {
+                        keys[m] = keys[i];
+                        vals[m++] = vals[i];
+                }
+        *ret_keys = TAKE_PTR(keys);
+        *ret_vals = TAKE_PTR(vals);
+        *ret_n = m;
+        return 0;
+}
+
+int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, size_t *ret_n) {
+        _cleanup_free_ struct egress_traffic_key *keys = NULL;
+        _cleanup_free_ struct egress_traffic_value *vals = NULL;
+        EgressTraffic *rows = NULL;
+        size_t n;
+        int r;
+
+        r = traffic_rows(e, t->cgroup_id, &keys, &vals, &n);
+        if (r < 0)
+                return log_debug_errno(r, "bpf-egress: cannot read the traffic of cgroup %" PRIu64 ": %m",
+                                       t->cgroup_id);
+        if (n > 0) {
+                rows = calloc(n, sizeof *rows);
+                if (!rows)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                EgressTraffic *x = &rows[i];
+
+                *x = (EgressTraffic) { .proto = keys[i].proto, .port = keys[i].port,
+                                       .bytes = vals[i].bytes, .packets = vals[i].packets };
+                if (memcmp(keys[i].addr, v4_mapped_prefix, 12) == 0) {
+                        x->family = AF_INET;
+                        memcpy(x->addr, keys[i].addr + 12, 4);
+                } else {
+                        x->family = AF_INET6;
+                        memcpy(x->addr, keys[i].addr, 16);
+                }
+        }
+        *ret = rows;
+        *ret_n = n;
+        return 0;
+}
+
 static void task_free(Egress *e, EgressTask *t) {
         int rules_fd = bpf_map__fd(e->skel->maps.egress_rules);
+        _cleanup_free_ struct egress_traffic_key *keys = NULL;
+        _cleanup_free_ struct egress_traffic_value *vals = NULL;
+        size_t n;
 
         /* Task entry first: from here the programs deny (fail closed) while
          * the links and rules go. */
@@ -284,6 +361,10 @@ static void task_free(Egress *e, EgressTask *t) {
                 struct egress_key key = key_of(t->cgroup_id, t->rules[i].addr, t->rules[i].prefix);
                 (void) bpf_map_delete_elem(rules_fd, &key); /* ENOENT for shared prefixes */
         }
+        /* Last: with the entry and links gone nothing adds rows any more. */
+        if (traffic_rows(e, t->cgroup_id, &keys, &vals, &n) >= 0)
+                for (size_t i = 0; i < n; i++) /* ENOENT when the LRU evicted it meanwhile */
+                        (void) bpf_map_delete_elem(bpf_map__fd(e->skel->maps.egress_traffic), &keys[i]);
         for (EgressTask **p = &e->tasks; *p; p = &(*p)->next)
                 if (*p == t) {
                         *p = t->next;

@@ -32,6 +32,20 @@ typedef struct EgressCounters {
  * which is quadratic in it). */
 #define EGRESS_TASK_MAX_RULES 1024
 
+/* What a task sent to one destination, as its packets left (the skb hook):
+ * every packet let out to a non-loopback destination, audit mode's
+ * would-be-denied included. Rows live in one LRU map of
+ * EGRESS_TRAFFIC_MAX_ROWS (egress.h) per Egress: past that, the least
+ * recently updated rows of all its tasks are dropped. */
+typedef struct EgressTraffic {
+        uint8_t family;   /* AF_INET or AF_INET6 */
+        uint8_t proto;    /* IPPROTO_* */
+        uint16_t port;    /* host order; 0 when the protocol has none (and for later fragments) */
+        uint8_t addr[16]; /* IPv4 (mapped included) in the first 4 bytes */
+        uint64_t bytes;   /* IP header on, link layer off */
+        uint64_t packets; /* a GSO packet counts as the segments it becomes */
+} EgressTraffic;
+
 typedef void (*EgressEventFn)(const struct egress_event *ev, void *userdata);
 
 /* Loads and verifies the programs, once per supervisor. -errno, logged. */
@@ -56,9 +70,11 @@ int egress_lost_untracked(Egress *e, uint64_t *ret);
  * The rule_id reported for rules[i] is i + 1. Hostname rules (host != NULL)
  * are skipped: their addresses arrive through egress_task_allow. audit: deny
  * nothing, report what would be denied. Does not take ownership of
- * cgroup_fd or rules. On any error nothing is left behind; -E2BIG when a
- * prefix would need more than EGRESS_MAX_RANGES port ranges, -EEXIST when
- * the cgroup already has a task. */
+ * cgroup_fd or rules. The programs know the task by that exact id: sockets
+ * in groups below cgroup_fd would be denied all but loopback (a task cannot
+ * make any). On any error nothing is left behind; -E2BIG when a prefix
+ * would need more than EGRESS_MAX_RANGES port ranges, -EEXIST when the
+ * cgroup already has a task. */
 int egress_task_add(Egress *e, int cgroup_fd, uint64_t cgroup_id, const NetRule *rules, size_t n_rules,
                     bool audit, EgressTask **ret);
 
@@ -71,7 +87,12 @@ int egress_task_allow(Egress *e, EgressTask *t, const NetRule *rule, uint32_t ru
 
 int egress_task_counters(Egress *e, const EgressTask *t, EgressCounters *ret);
 
-/* Detaches the links and deletes every map entry of t, then frees it.
+/* The task's traffic rows, in no particular order: *ret (caller frees; NULL
+ * when there are none) and *ret_n. -errno. */
+int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, size_t *ret_n);
+
+/* Detaches the links and deletes every map entry of t (traffic rows too),
+ * then frees it.
  * NULL-safe; returns NULL. */
 EgressTask *egress_task_remove(Egress *e, EgressTask *t);
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/ip6.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sched.h>
@@ -175,7 +176,15 @@ static NetRule rule(const char *cidr, uint16_t lo, uint16_t hi, unsigned protos)
 
 /* ---- probes (run inside a task cgroup) -------------------------------- */
 
-typedef enum ProbeKind { TCP_ECHO, UDP_SEND, PING, RAW_UDP } ProbeKind;
+typedef enum ProbeKind {
+        TCP_ECHO,
+        UDP_SEND,
+        PING,
+        RAW_UDP,
+        RAW6_FRAG_FIRST, /* IPv6 by hand: hop-by-hop, destination options, fragment 0, UDP */
+        RAW6_FRAG_LATER, /* the same with fragment offset 8: no ports */
+        RAW6_AH,         /* hop-by-hop, authentication header, UDP */
+} ProbeKind;
 
 static socklen_t sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *ss) {
         struct sockaddr_in *in = (struct sockaddr_in *) ss;
@@ -191,6 +200,43 @@ static socklen_t sockaddr_of(const char *addr, uint16_t port, struct sockaddr_st
         in6->sin6_family = AF_INET6;
         in6->sin6_port = htons(port);
         return sizeof *in6;
+}
+
+/* An IPv6 packet through an IPPROTO_RAW socket (the header is ours): the
+ * extension headers the skb hook must skip to find the UDP port. */
+static int send_raw6(ProbeKind kind, const struct sockaddr_in6 *dst, uint16_t port) {
+        uint8_t p[40 + 8 + 12 + 8 + 2] = {}, *x = p + 40;
+        struct ip6_hdr *h = (struct ip6_hdr *) p;
+        struct sockaddr_in6 to = *dst;
+        size_t len;
+        int fd;
+
+        h->ip6_flow = htonl(6u << 28);
+        h->ip6_hops = 64;
+        h->ip6_nxt = 0; /* hop-by-hop */
+        ck_assert_int_eq(inet_pton(AF_INET6, "fd00:5ec::2", &h->ip6_src), 1);
+        h->ip6_dst = dst->sin6_addr;
+        /* Hop-by-hop: next, 0 (8 bytes), PadN of 4. */
+        x[0] = kind == RAW6_AH ? 51 : 60, x[2] = 1, x[3] = 4, x += 8;
+        if (kind == RAW6_AH) {
+                /* AH: next, 1 (3 words of 4, ICV-less), reserved, SPI, sequence. */
+                x[0] = IPPROTO_UDP, x[1] = 1, x[7] = 1, x[11] = 1, x += 12;
+        } else {
+                /* Destination options, then the fragment header (offset in 8-byte units, id). */
+                x[0] = 44, x[2] = 1, x[3] = 4, x += 8;
+                x[0] = IPPROTO_UDP, x[3] = kind == RAW6_FRAG_LATER ? 1 << 3 : 0, x[7] = 7, x += 8;
+        }
+        x[0] = 0x0f, x[1] = 0xa0; /* source port 4000 */
+        x[2] = (uint8_t) (port >> 8), x[3] = (uint8_t) port, x[5] = 10, x[8] = 'x', x[9] = 'x';
+        x += 10;
+        len = (size_t) (x - p);
+        h->ip6_plen = htons((uint16_t) (len - 40));
+
+        to.sin6_port = 0;
+        fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+        if (fd < 0 || sendto(fd, p, len, 0, (struct sockaddr *) &to, sizeof to) < 0)
+                return errno;
+        return 0;
 }
 
 /* 0 or the errno the operation failed with. */
@@ -227,6 +273,12 @@ static int probe_op(ProbeKind kind, const char *addr, uint16_t port) {
                         r = errno;
                 break;
         }
+        case RAW6_FRAG_FIRST:
+        case RAW6_FRAG_LATER:
+        case RAW6_AH:
+                ck_assert_int_eq(ss.ss_family, AF_INET6);
+                r = send_raw6(kind, (struct sockaddr_in6 *) &ss, port);
+                break;
         default:
                 r = EINVAL;
         }
@@ -316,14 +368,16 @@ static unsigned map_entries_of(uint64_t cgid) {
                 if (fd < 0)
                         continue;
                 if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.key_size > sizeof key ||
-                    (strcmp(info.name, "egress_rules") != 0 && strcmp(info.name, "egress_tasks") != 0)) {
+                    (strcmp(info.name, "egress_rules") != 0 && strcmp(info.name, "egress_tasks") != 0 &&
+                     strcmp(info.name, "egress_traffic") != 0)) {
                         (void) close(fd);
                         continue;
                 }
                 while (bpf_map_get_next_key(fd, prev, next) == 0) {
                         uint64_t k;
-                        /* egress_tasks: the id; egress_rules: after prefixlen. */
-                        memcpy(&k, info.key_size == 8 ? next : next + 4, sizeof k);
+                        /* egress_rules: after prefixlen; egress_tasks and
+                         * egress_traffic: first. */
+                        memcpy(&k, strcmp(info.name, "egress_rules") == 0 ? next + 4 : next, sizeof k);
                         found += k == cgid;
                         memcpy(key, next, info.key_size);
                         prev = key;
@@ -331,6 +385,22 @@ static unsigned map_entries_of(uint64_t cgid) {
                 (void) close(fd);
         }
         return found;
+}
+
+/* The task's traffic row for addr:port/proto, or NULL. */
+static const EgressTraffic *find_traffic(const EgressTraffic *rows, size_t n, const char *addr, uint16_t port,
+                                         uint8_t proto) {
+        struct sockaddr_storage ss;
+        const uint8_t *a;
+
+        (void) sockaddr_of(addr, port, &ss);
+        a = ss.ss_family == AF_INET ? (const uint8_t *) &((struct sockaddr_in *) &ss)->sin_addr
+                                    : (const uint8_t *) &((struct sockaddr_in6 *) &ss)->sin6_addr;
+        for (size_t i = 0; i < n; i++)
+                if (rows[i].family == ss.ss_family && rows[i].port == port && rows[i].proto == proto &&
+                    memcmp(rows[i].addr, a, ss.ss_family == AF_INET ? 4 : 16) == 0)
+                        return &rows[i];
+        return NULL;
 }
 
 static uint64_t boottime_ns(void) {
@@ -356,6 +426,9 @@ START_TEST(test_tcp_udp_v4_v6_mapped) {
         EgressCounters c;
         Events evs = {};
         const struct egress_event *ev;
+        EgressTraffic *rows = NULL;
+        const EgressTraffic *row;
+        size_t n_rows = 0;
         uint64_t id;
         int cg;
 
@@ -427,6 +500,23 @@ START_TEST(test_tcp_udp_v4_v6_mapped) {
         ck_assert_uint_eq(c.allowed, 9);
         ck_assert_uint_eq(c.denied, 10);
         ck_assert_uint_eq(c.lost, 0);
+
+        /* Bytes per destination, from the skb hook: what left, nothing
+         * denied, no loopback. Two one-byte datagrams (one from an IPv6
+         * socket, v4-mapped) to 100.127.0.1:53: 2 x (20 + 8 + 1). */
+        ck_assert_int_eq(egress_task_traffic(e, t, &rows, &n_rows), 0);
+        ck_assert_uint_eq(n_rows, 4);
+        row = find_traffic(rows, n_rows, "100.127.0.1", 53, IPPROTO_UDP);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_eq(row->packets, 2);
+        ck_assert_uint_eq(row->bytes, 58);
+        row = find_traffic(rows, n_rows, "100.127.0.1", 80, IPPROTO_TCP);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_ge(row->packets, 6); /* two connections: SYN, data, ACK each at least */
+        ck_assert_uint_ge(row->bytes, 6 * 40);
+        ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "fd00:5ec::1", 443, IPPROTO_TCP));
+        ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "fd00:5ec::2", 8080, IPPROTO_TCP));
+        free(rows);
 
         t = egress_task_remove(e, t);
         ck_assert_uint_eq(attached_progs(cg), 0);
@@ -549,6 +639,9 @@ START_TEST(test_audit) {
         EgressCounters c;
         Events evs = {};
         const struct egress_event *ev;
+        EgressTraffic *rows = NULL;
+        const EgressTraffic *row;
+        size_t n_rows = 0;
         uint64_t id;
         int cg;
 
@@ -578,6 +671,15 @@ START_TEST(test_audit) {
         ck_assert_int_eq(egress_task_counters(e, t, &c), 0);
         ck_assert_uint_eq(c.allowed, 1);
         ck_assert_uint_eq(c.denied, 2);
+
+        /* What audit mode let out is counted as traffic too. */
+        ck_assert_int_eq(egress_task_traffic(e, t, &rows, &n_rows), 0);
+        ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "100.127.0.1", 443, IPPROTO_TCP));
+        ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "100.127.0.1", 80, IPPROTO_TCP));
+        row = find_traffic(rows, n_rows, "100.127.0.2", 0, IPPROTO_ICMP);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_eq(row->packets, 1);
+        free(rows);
         e = egress_close(e);
         (void) close(cg);
 }
@@ -669,6 +771,64 @@ START_TEST(test_skb_wall) {
 }
 END_TEST
 
+/* The skb hook finds the UDP port of IPv6 behind extension headers
+ * (hop-by-hop, destination options, fragment, AH), and judges a later
+ * fragment as port 0. */
+START_TEST(test_skb_v6_ext_headers) {
+        const NetRule rules[] = { rule("fd00:5ec::1/128", 53, 53, UDP) };
+        Egress *e = NULL;
+        EgressTask *t = NULL;
+        Events evs = {};
+        const struct egress_event *ev;
+        EgressTraffic *rows = NULL;
+        const EgressTraffic *row;
+        size_t n_rows = 0;
+        uint64_t id;
+        int cg;
+
+        setup_network();
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(probe_in(cg, RAW6_FRAG_FIRST, "fd00:5ec::1", 54), 0);
+        ck_assert_int_eq(probe_in(cg, RAW6_AH, "fd00:5ec::1", 54), 0);
+
+        ck_assert_int_eq(egress_open(&e), 0);
+        ck_assert_int_eq(egress_task_add(e, cg, id, rules, 1, false, &t), 0);
+
+        ck_assert_int_eq(probe_in(cg, RAW6_FRAG_FIRST, "fd00:5ec::1", 53), 0);
+        ck_assert_int_eq(probe_in(cg, RAW6_FRAG_FIRST, "fd00:5ec::1", 54), EPERM);
+        ck_assert_int_eq(probe_in(cg, RAW6_AH, "fd00:5ec::1", 53), 0);
+        ck_assert_int_eq(probe_in(cg, RAW6_AH, "fd00:5ec::1", 54), EPERM);
+        ck_assert_int_eq(probe_in(cg, RAW6_FRAG_LATER, "fd00:5ec::1", 53), EPERM);
+        ck_assert_int_eq(probe_in(cg, RAW6_FRAG_FIRST, "fd00:5ec::2", 53), EPERM);
+
+        ck_assert_int_ge(egress_consume(e, collect, &evs), 3);
+        ev = find_event(&evs, id, EGRESS_HOOK_SKB, "fd00:5ec::1", 54);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_uint_eq(ev->verdict, EGRESS_VERDICT_DENY);
+        ck_assert_uint_eq(ev->proto, IPPROTO_UDP);
+        ck_assert_uint_eq(ev->family, AF_INET6);
+        ev = find_event(&evs, id, EGRESS_HOOK_SKB, "fd00:5ec::1", 0); /* the later fragment */
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_uint_eq(ev->proto, IPPROTO_UDP);
+        ck_assert_ptr_nonnull(find_event(&evs, id, EGRESS_HOOK_SKB, "fd00:5ec::2", 53));
+        ck_assert_ptr_null(find_event(&evs, id, EGRESS_HOOK_SKB, "fd00:5ec::1", 53));
+
+        /* Both allowed packets: 40 + 8 + 8 + 8 + 10 and 40 + 8 + 12 + 10. */
+        ck_assert_int_eq(egress_task_traffic(e, t, &rows, &n_rows), 0);
+        ck_assert_uint_eq(n_rows, 1);
+        row = find_traffic(rows, n_rows, "fd00:5ec::1", 53, IPPROTO_UDP);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_eq(row->packets, 2);
+        ck_assert_uint_eq(row->bytes, 74 + 70);
+        free(rows);
+
+        t = egress_task_remove(e, t);
+        ck_assert_uint_eq(map_entries_of(id), 0);
+        e = egress_close(e);
+        (void) close(cg);
+}
+END_TEST
+
 static Suite *egress_suite(void) {
         Suite *s = suite_create("egress");
         TCase *tc = tcase_create("kernel");
@@ -682,6 +842,7 @@ static Suite *egress_suite(void) {
         tcase_add_test(tc, test_audit);
         tcase_add_test(tc, test_dynamic_expiry);
         tcase_add_test(tc, test_skb_wall);
+        tcase_add_test(tc, test_skb_v6_ext_headers);
         suite_add_tcase(s, tc);
         return s;
 }

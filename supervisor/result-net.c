@@ -69,6 +69,8 @@ json_object *net_summary_to_json(const NetSummary *s) {
                 add(e, "proto", proto_json(d->proto));
                 add(e, "allowed", json_object_new_int64((int64_t) d->allowed));
                 add(e, "denied", json_object_new_int64((int64_t) d->denied));
+                add(e, "bytes_sent", json_object_new_int64((int64_t) d->bytes_sent));
+                add(e, "packets_sent", json_object_new_int64((int64_t) d->packets_sent));
                 (void) json_object_array_add(dests, e);
         }
         add(o, "destinations", dests);

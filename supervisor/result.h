@@ -67,6 +67,7 @@ typedef struct NetDestCount {
         uint16_t port;
         uint8_t proto;
         uint64_t allowed, denied; /* denied includes audit mode's would-be denials */
+        uint64_t bytes_sent, packets_sent; /* what the packet wall let out (IP headers included) */
 } NetDestCount;
 
 typedef struct NetSummary {

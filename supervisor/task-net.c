@@ -31,8 +31,6 @@ int supervisor_net_open(SupervisorNet *n, const char **reterr_what) {
 
         if (n->opened)
                 return 0;
-        /* Links of supervisors that were killed: ours to clean, by name and owner. */
-        net_sweep_stale();
         t1 = monotonic_ms();
         *reterr_what = "load the egress programs";
         r = egress_open(&n->egress);
@@ -58,6 +56,11 @@ fail:
 }
 
 void supervisor_net_done(SupervisorNet *n) {
+        /* Links and tables of supervisors that were killed, found by name and
+         * owner: here, off every task's start (a stale link only takes a
+         * slot, which allocation skips). */
+        if (n->opened)
+                net_sweep_stale();
         n->dns = dns_proxy_free(n->dns);
         n->host = net_host_close(n->host);
         n->egress = egress_close(n->egress);
@@ -71,7 +74,7 @@ static TaskNet *task_by_cgroup(SupervisorNet *sn, uint64_t id) {
         return NULL;
 }
 
-static void summary_count(NetSummary *s, int family, const uint8_t addr[16], uint16_t port, uint8_t proto, bool allowed) {
+static NetDestCount *summary_dest(NetSummary *s, int family, const uint8_t addr[16], uint16_t port, uint8_t proto) {
         NetDestCount *d = NULL;
 
         for (size_t i = 0; i < s->n_dest && !d; i++)
@@ -79,13 +82,21 @@ static void summary_count(NetSummary *s, int family, const uint8_t addr[16], uin
                     memcmp(s->dest[i].addr, addr, 16) == 0)
                         d = &s->dest[i];
         if (!d) {
-                if (s->n_dest >= NET_DEST_MAX) {
-                        s->dest_overflow++;
-                        return;
-                }
+                if (s->n_dest >= NET_DEST_MAX)
+                        return NULL;
                 d = &s->dest[s->n_dest++];
                 *d = (NetDestCount) { .family = family, .port = port, .proto = proto };
                 memcpy(d->addr, addr, 16);
+        }
+        return d;
+}
+
+static void summary_count(NetSummary *s, int family, const uint8_t addr[16], uint16_t port, uint8_t proto, bool allowed) {
+        NetDestCount *d = summary_dest(s, family, addr, port, proto);
+
+        if (!d) {
+                s->dest_overflow++;
+                return;
         }
         if (allowed)
                 d->allowed++;
@@ -273,11 +284,26 @@ void task_net_done(TaskNet *t) {
                 EgressCounters c = {};
                 /* What is still in the ring buffer belongs to this run's record. */
                 supervisor_net_dispatch_ring(sn);
+                _cleanup_free_ EgressTraffic *rows = NULL;
+                size_t n = 0;
+
                 if (egress_task_counters(sn->egress, t->egress, &c) >= 0) {
                         t->summary->allowed = c.allowed;
                         t->summary->denied = c.denied;
                         t->summary->lost = c.lost;
                 }
+                /* Bytes that left, per destination, from the packet wall. */
+                if (egress_task_traffic(sn->egress, t->egress, &rows, &n) >= 0)
+                        for (size_t i = 0; i < n; i++) {
+                                NetDestCount *d = summary_dest(t->summary, rows[i].family, rows[i].addr, rows[i].port,
+                                                               rows[i].proto);
+                                if (!d) {
+                                        t->summary->dest_overflow++;
+                                        continue;
+                                }
+                                d->bytes_sent += rows[i].bytes;
+                                d->packets_sent += rows[i].packets;
+                        }
         }
         for (TaskNet **p = &sn->tasks; *p; p = &(*p)->next)
                 if (*p == t) {

@@ -211,6 +211,8 @@ num_ge "$(jqget "$J" '.net.allowed')" 3 "the kernel counted the allowed connects
 # 8081 was tried as a.b.c.d and as ::ffff:a.b.c.d: one destination, IPv4.
 is "$(jqget "$J" '[.net.destinations[] | select(.port == 8081 and .address == "'$SRV'")][0].denied')" 2 \
         "the summary counts denials per destination"
+num_ge "$(jqget "$J" '[.net.destinations[] | select(.port == 8080 and .address == "'$SRV'")][0].bytes_sent')" 100 \
+        "the summary counts the bytes that left for an allowed destination"
 # The task's resolver asks each nameserver (gateway4, gateway6) in turn.
 num_ge "$(jqget "$J" '.net.dns.refused')" 2 "the summary counts refused names"
 

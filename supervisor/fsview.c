@@ -433,24 +433,22 @@ static int show_script(const SandboxSpec *spec) {
 }
 
 /* An allowlist task's resolver is the supervisor: its /etc/resolv.conf
- * says so. The host's file may be a symlink (to /run/...), so the target is
- * resolved as the task would see it and the file is mounted over that. */
-static int show_resolv_conf(const char *content) {
-        _cleanup_close_ int root = -EBADF, target = -EBADF, tree = -EBADF;
+ * says so. The gateway is known only once the supervisor has plumbed the
+ * task's veth, which runs while we build the walls: the file is shown empty
+ * and read-only now, and init fills it through *ret_fd (a descriptor of the
+ * writable original on the base tmpfs) before the task may exec. The host's
+ * file may be a symlink (to /run/...), so the target is resolved as the
+ * task would see it and the file is mounted over that. */
+static int show_resolv_conf(int *ret_fd) {
+        _cleanup_close_ int root = -EBADF, target = -EBADF, tree = -EBADF, fd = -EBADF;
         struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-        size_t len;
-        int fd, r;
+        int r;
 
-        if (!content || !*content)
+        if (!ret_fd)
                 return 0;
-        len = strnlen(content, 4096);
-        fd = open("/resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = open("/resolv.conf", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        r = write(fd, content, len) == (ssize_t) len ? 0 : -EIO;
-        (void) close(fd);
-        if (r < 0)
-                return r;
         root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root < 0)
                 return -errno;
@@ -463,7 +461,11 @@ static int show_resolv_conf(const char *content) {
         r = setattr_tree(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
         if (r < 0)
                 return r;
-        return RET_NERRNO(syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+        r = RET_NERRNO(syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
 }
 
 /* File secrets, on a tmpfs at /run/secrets readable only by the task's
@@ -525,7 +527,7 @@ static int show_secret_files(const SandboxSpec *spec) {
                                 "mode=0500,size=1m,nr_inodes=256"));
 }
 
-int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *resolv_conf, const char **reterr_what) {
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, int *ret_resolv_fd, const char **reterr_what) {
         char opts[64];
         int r;
 
@@ -564,7 +566,7 @@ int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *
         STEP("bind user paths", show_user_binds(spec, src));
         STEP("show the script", show_script(spec));
         STEP("show secret files", show_secret_files(spec));
-        STEP("show /etc/resolv.conf", show_resolv_conf(resolv_conf));
+        STEP("show /etc/resolv.conf", show_resolv_conf(ret_resolv_fd));
 
         /* The root itself: no new files next to /usr and /etc. */
         STEP("make the root read-only",

@@ -21,6 +21,7 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
 void fsview_sources_done(FsviewSources *s, size_t n_binds);
 
 /* Child side, in fresh mount and pid namespaces, as root: builds the root
- * described in stockade(1) and pivots into it; resolv_conf, when not empty,
- * is shown as /etc/resolv.conf. reterr_what names the step. */
-int fsview_build(const SandboxSpec *spec, const FsviewSources *src, const char *resolv_conf, const char **reterr_what);
+ * described in stockade(1) and pivots into it. With ret_resolv_fd, an empty
+ * file is shown read-only as /etc/resolv.conf and *ret_resolv_fd is a
+ * writable descriptor of it, for init to fill. reterr_what names the step. */
+int fsview_build(const SandboxSpec *spec, const FsviewSources *src, int *ret_resolv_fd, const char **reterr_what);

@@ -118,11 +118,10 @@ static pid_t clone_into(const Run *run, int *ret_pidfd, bool *ret_v2_placement) 
         return pid;
 }
 
-/* Allowlist mode: the veth, the egress policy and the resolver exist
- * before init may build the walls (GO), so the task never runs without
- * them; resolv_conf is the file init shows at /etc/resolv.conf. */
+/* Allowlist mode, while init builds the walls: the egress policy, the
+ * peer moved into the task's netns, the resolver. Init waits for NET_READY
+ * before the task may exec, so the task never runs without them. */
 static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t resolv_len) {
-        const SandboxHooks *h = run->hooks;
         _cleanup_close_ int netns = -EBADF;
         const char *what = NULL;
         char path[64];
@@ -135,8 +134,7 @@ static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t re
                 set_error(r, "network", ret, "cannot open the task's network namespace");
                 return ret;
         }
-        ret = task_net_setup(&run->sup->net, run->spec, netns, run->cg.v2_fd, &r->net, h ? h->net : NULL,
-                             h ? h->userdata : NULL, &run->net, resolv_conf, resolv_len, &what);
+        ret = task_net_attach(&run->net, netns, run->cg.v2_fd, resolv_conf, resolv_len, &what);
         if (ret < 0)
                 set_error(r, "network", ret, "cannot build the network wall (%s)", what ? what : "?");
         return ret;
@@ -398,7 +396,7 @@ static int block_relayed(sigset_t *ret_old) {
 int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const SandboxHooks *hooks, SandboxResult *r) {
         Run run = { .cg = CGROUP_NULL, .sync_fd = -EBADF, .pidfd = -EBADF, .listener = -EBADF,
                     .out = OUTPUT_RELAY_NULL, .filter = spec->filter, .spec = spec, .hooks = hooks, .sup = s };
-        SyncMsg go = { .type = SYNC_GO };
+        bool allowlist = spec->network && streq(spec->network, "allowlist");
         FsviewSources src = FSVIEW_SOURCES_NULL;
         _cleanup_close_ int sigfd = -EBADF;
         char name[64];
@@ -464,6 +462,16 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 set_error(r, "prepare", ret, "cannot create the output pipes");
                 goto out;
         }
+        if (allowlist) {
+                const SandboxHooks *h = hooks;
+                ret = task_net_prepare(&s->net, spec, &r->net, h ? h->net : NULL, h ? h->userdata : NULL, &run.net,
+                                       &what);
+                if (ret < 0) {
+                        set_error(r, "network", ret, "cannot build the network wall (%s)", what ? what : "?");
+                        ret = 0;
+                        goto out;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;
                 set_error(r, "clone", ret, "cannot create the sync socket");
@@ -481,6 +489,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (run.pid == 0) {
                 InitContext ctx = { .spec = spec, .sources = &src, .sync_fd = sv[1],
+                                    .wait_net = allowlist,
                                     .out_fd = run.out.write_fd[0], .err_fd = run.out.write_fd[1] };
                 (void) close(sv[0]);
                 sandbox_init_main(&ctx);
@@ -501,17 +510,22 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 ret = 0;
                 goto out;
         }
-        if (spec->network && streq(spec->network, "allowlist")) {
-                ret = network_wall(&run, r, go.what, sizeof go.what);
+        {
+                SyncMsg go = { .type = SYNC_GO };
+                (void) sync_send(run.sync_fd, &go); /* #1 */
+        }
+        r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
+        if (allowlist) {
+                SyncMsg ready = { .type = SYNC_NET_READY };
+                ret = network_wall(&run, r, ready.what, sizeof ready.what);
                 if (ret < 0) {
                         kill_sandbox(&run);
                         (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
                         ret = 0;
                         goto out;
                 }
+                (void) sync_send(run.sync_fd, &ready); /* #1b */
         }
-        (void) sync_send(run.sync_fd, &go); /* #1 */
-        r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
         record_walls(s, &run, spec, r, v2_placement);
 
         ret = observe(&run, spec, sigfd, r, t_start);

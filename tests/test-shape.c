@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The observation layer against the running kernel (root only). Task
+ * cgroups are created below our own v2 cgroup; workloads run in children
+ * that move themselves into one before doing anything we count. */
+#include <bpf/bpf.h>
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "basic/fileio.h"
+#include "basic/macro.h"
+#include "bpf-egress.h" /* cgroup_fd_id() */
+#include "bpf-shape.h"
+#include "cgroup.h"
+#include "check-main.h"
+
+#define NR_GETPID 39
+#define NR_GETPPID 110
+#define NR_CLONE 56
+#define NR_OPENAT 257
+
+static char cgroup_paths[8][PATH_MAX];
+static size_t n_cgroups;
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static void cleanup_test(void) {
+        /* Workloads are reaped before a test returns, so the groups are empty. */
+        for (size_t i = 0; i < n_cgroups; i++)
+                (void) rmdir(cgroup_paths[i]);
+        n_cgroups = 0;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* Check ends a failed test with _exit() (no atexit): the parent sweeps the
+ * groups of test processes that are gone, killing what was left inside. */
+static void sweep_stale_cgroups(void) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        CgroupLayout l;
+        struct dirent *de;
+
+        if (cgroup_layout_detect(&l, false) < 0)
+                return;
+        d = l.v2_dir ? opendir(l.v2_dir) : NULL;
+        while (d && (de = readdir(d))) {
+                char path[PATH_MAX], kill_file[NAME_MAX + 16];
+                int pid;
+
+                if (sscanf(de->d_name, "shape-test-%d-", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                (void) snprintf(path, sizeof path, "%s/%s", l.v2_dir, de->d_name);
+                (void) snprintf(kill_file, sizeof kill_file, "%s/cgroup.kill", de->d_name);
+                (void) write_string_at(dirfd(d), kill_file, "1");
+                for (int i = 0; i < 50 && rmdir(path) < 0 && errno == EBUSY; i++)
+                        (void) usleep(10 * 1000); /* bounded: the kill is asynchronous */
+        }
+        cgroup_layout_done(&l);
+}
+
+/* A new group below our own cgroup v2 dir; returns its dirfd. */
+static int make_cgroup(uint64_t *ret_id) {
+        CgroupLayout l;
+        int fd, r;
+
+        ck_assert_uint_lt(n_cgroups, ELEMENTSOF(cgroup_paths));
+        ck_assert_int_eq(cgroup_layout_detect(&l, false), 0);
+        r = l.v2_dir ? snprintf(cgroup_paths[n_cgroups], PATH_MAX, "%s/shape-test-%d-%zu", l.v2_dir, getpid(),
+                                n_cgroups)
+                     : -1;
+        cgroup_layout_done(&l);
+        ck_assert_msg(r > 0, "no cgroup v2 hierarchy");
+        ck_assert_int_eq(mkdir(cgroup_paths[n_cgroups], 0755), 0);
+        fd = open(cgroup_paths[n_cgroups++], O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(cgroup_fd_id(fd, ret_id), 0);
+        return fd;
+}
+
+static double now_s(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* ---- workloads (run inside a task cgroup) ----------------------------- */
+
+typedef void (*WorkFn)(int out_fd, long arg);
+
+/* Forks a child that joins cgroup_fd, then runs fn; out_fd (may be -1)
+ * stays open in it. */
+static pid_t start_in(int cgroup_fd, WorkFn fn, long arg, int out_fd) {
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, "0", 1) != 1)
+                        _exit(250);
+                (void) close(fd);
+                alarm(120);
+                fn(out_fd, arg);
+                _exit(0);
+        }
+        return pid;
+}
+
+static void wait_ok(pid_t pid) {
+        int status;
+
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "workload failed: status %#x", status);
+}
+
+static void run_in(int cgroup_fd, WorkFn fn, long arg) {
+        wait_ok(start_in(cgroup_fd, fn, arg, -1));
+}
+
+static void work_getpid(_unused_ int out_fd, long n) {
+        for (long i = 0; i < n; i++)
+                (void) syscall(SYS_getpid);
+}
+
+static void work_getppid(_unused_ int out_fd, long n) {
+        for (long i = 0; i < n; i++)
+                (void) syscall(SYS_getppid);
+}
+
+static void work_forks(_unused_ int out_fd, long n) {
+        for (long i = 0; i < n; i++) {
+                pid_t p = fork();
+                if (p < 0)
+                        _exit(1);
+                if (p == 0)
+                        _exit(0);
+                if (waitpid(p, NULL, 0) != p)
+                        _exit(1);
+        }
+}
+
+#define LONG_ARG_LEN 200
+
+/* The scenario of test_task_shape; the pids of its three children go to
+ * out_fd: exit 3, exit 4, exec /bin/true. */
+static void work_scenario(int out_fd, _unused_ long arg) {
+        char long_arg[LONG_ARG_LEN + 1];
+        pid_t kids[3];
+        int fd;
+
+        fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                _exit(1);
+        (void) close(fd);
+        fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC); /* watched: /proc/ * /environ */
+        if (fd >= 0)
+                (void) close(fd);
+        fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC); /* not watched */
+        if (fd >= 0)
+                (void) close(fd);
+        for (int i = 0; i < 50; i++)
+                if (open("/nonexistent", O_RDONLY | O_CLOEXEC) >= 0 || errno != ENOENT)
+                        _exit(1);
+        for (int i = 0; i < 200; i++)
+                (void) syscall(SYS_getpid);
+
+        memset(long_arg, 'x', LONG_ARG_LEN);
+        long_arg[LONG_ARG_LEN] = 0;
+        for (int i = 0; i < 3; i++) {
+                kids[i] = fork();
+                if (kids[i] < 0)
+                        _exit(1);
+                if (kids[i] == 0) {
+                        if (i == 2) {
+                                char *const argv[] = { "true", "one", long_arg, "three", "four", NULL };
+                                execv("/bin/true", argv);
+                                _exit(127);
+                        }
+                        _exit(3 + i);
+                }
+        }
+        for (int i = 0; i < 3; i++)
+                if (waitpid(kids[i], NULL, 0) != kids[i])
+                        _exit(1);
+        if (write(out_fd, kids, sizeof kids) != sizeof kids)
+                _exit(1);
+}
+
+/* ---- events and kernel state ------------------------------------------ */
+
+typedef struct Events {
+        ShapeEvent ev[512];
+        size_t n;
+} Events;
+
+static void collect(const ShapeEvent *ev, void *userdata) {
+        Events *evs = userdata;
+        if (evs->n < ELEMENTSOF(evs->ev))
+                evs->ev[evs->n++] = *ev;
+}
+
+static const ShapeEvent *find(const Events *evs, ShapeEventKind kind, uint32_t pid) {
+        for (size_t i = 0; i < evs->n; i++)
+                if (evs->ev[i].kind == kind && evs->ev[i].pid == pid)
+                        return &evs->ev[i];
+        return NULL;
+}
+
+static const ShapeEvent *find_fork_of(const Events *evs, uint32_t child) {
+        for (size_t i = 0; i < evs->n; i++)
+                if (evs->ev[i].kind == SHAPE_EVENT_FORK && evs->ev[i].fork.child_pid == child)
+                        return &evs->ev[i];
+        return NULL;
+}
+
+static const ShapeEvent *find_open(const Events *evs, const char *path) {
+        for (size_t i = 0; i < evs->n; i++)
+                if (evs->ev[i].kind == SHAPE_EVENT_OPEN && streq(evs->ev[i].open.path, path))
+                        return &evs->ev[i];
+        return NULL;
+}
+
+/* Links in the kernel (of any process) whose program is one of ids[0..n). */
+static unsigned kernel_links_to(const uint32_t *ids, int n) {
+        unsigned found = 0;
+        uint32_t id = 0;
+
+        while (bpf_link_get_next_id(id, &id) == 0) {
+                struct bpf_link_info info = {};
+                uint32_t len = sizeof info;
+                int fd = bpf_link_get_fd_by_id(id);
+
+                if (fd < 0)
+                        continue;
+                if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+                        for (int i = 0; i < n; i++)
+                                found += info.prog_id == ids[i];
+                (void) close(fd);
+        }
+        return found;
+}
+
+static unsigned kernel_links_of(Shape *s) {
+        uint32_t ids[8];
+        int n = shape_prog_ids(s, ids, ELEMENTSOF(ids));
+
+        ck_assert_int_eq(n, 5);
+        return kernel_links_to(ids, n);
+}
+
+static uint64_t errno_count(const ShapeSyscallCount *c, int err) {
+        for (size_t k = 0; k < SHAPE_ERRNO_SLOTS; k++)
+                if (c->errnos[k].err == err)
+                        return c->errnos[k].count;
+        return 0;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+START_TEST(test_links_follow_tasks) {
+        Shape *s = NULL;
+        ShapeTask *a = NULL, *b = NULL;
+        double t0;
+        uint64_t ida, idb;
+        int cga, cgb;
+
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        t0 = now_s();
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        fprintf(stderr, "# shape_open: %.1f ms\n", (now_s() - t0) * 1e3);
+        ck_assert_uint_eq(kernel_links_of(s), 0);
+        ck_assert_uint_eq(shape_links(s), 0);
+
+        ck_assert_int_eq(shape_task_add(s, ida, NULL, &a), 0);
+        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_int_eq(shape_task_add(s, idb, NULL, &b), 0);
+        ck_assert_uint_eq(kernel_links_of(s), 5);
+        a = shape_task_remove(s, a);
+        ck_assert_uint_eq(kernel_links_of(s), 5);
+        b = shape_task_remove(s, b);
+        ck_assert_uint_eq(kernel_links_of(s), 0);
+        ck_assert_uint_eq(shape_links(s), 0);
+
+        /* Again, and shape_close() with a task still added. */
+        ck_assert_int_eq(shape_task_add(s, ida, NULL, &a), 0);
+        ck_assert_uint_eq(kernel_links_of(s), 5);
+        {
+                uint32_t ids[5];
+                ck_assert_int_eq(shape_prog_ids(s, ids, 5), 5);
+                s = shape_close(s);
+                ck_assert_uint_eq(kernel_links_to(ids, 5), 0);
+        }
+        (void) close(cga);
+        (void) close(cgb);
+}
+END_TEST
+
+START_TEST(test_bad_options) {
+        const char *too_long = "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        const char *nine[9] = { "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h", "/i" };
+        const char *bad[] = { "", "/a*b*c" };
+        Shape *s = NULL;
+        ShapeTask *t = NULL, *u = NULL;
+        uint64_t id;
+        int cg;
+
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_task_add(s, id, &(ShapeTaskOptions) { .watch = nine, .n_watch = 9 }, &t), -E2BIG);
+        ck_assert_int_eq(shape_task_add(s, id, &(ShapeTaskOptions) { .watch = &too_long, .n_watch = 1 }, &t), -E2BIG);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_int_eq(shape_task_add(s, id, &(ShapeTaskOptions) { .watch = &bad[i], .n_watch = 1 }, &t),
+                                 -EINVAL);
+        /* Nothing was left behind: no links, and the id is free. */
+        ck_assert_uint_eq(kernel_links_of(s), 0);
+        ck_assert_int_eq(shape_task_add(s, id, &(ShapeTaskOptions) { .watch = nine, .n_watch = 8 }, &t), 0);
+        ck_assert_int_eq(shape_task_add(s, id, NULL, &u), -EEXIST);
+        ck_assert_uint_eq(kernel_links_of(s), 5);
+        s = shape_close(s);
+        (void) close(cg);
+}
+END_TEST
+
+START_TEST(test_task_shape) {
+        const char *watch[] = { "/etc/", "/proc/*/environ", "/nonexistent-but-watched" };
+        ShapeTaskOptions o = { .watch = watch, .n_watch = ELEMENTSOF(watch) };
+        Shape *s = NULL;
+        ShapeTask *t = NULL;
+        _cleanup_free_ ShapeCounts *c = NULL;
+        _cleanup_free_ Events *evs = NULL;
+        const ShapeEvent *ev;
+        pid_t child, kids[3];
+        int cg, pfd[2];
+        uint64_t id;
+
+        c = calloc(1, sizeof *c);
+        evs = calloc(1, sizeof *evs);
+        ck_assert(c && evs);
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_task_add(s, id, &o, &t), 0);
+
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        child = start_in(cg, work_scenario, 0, pfd[1]);
+        (void) close(pfd[1]);
+        ck_assert_int_eq(read(pfd[0], kids, sizeof kids), sizeof kids);
+        (void) close(pfd[0]);
+        wait_ok(child);
+
+        ck_assert_int_gt(shape_consume(s, collect, evs), 0);
+        ck_assert_int_eq(shape_task_read(s, t, c), 0);
+
+        /* Syscall counts: ours, plus what the kids and /bin/true add. */
+        ck_assert_uint_ge(c->sys[NR_GETPID].calls, 200);
+        ck_assert_uint_lt(c->sys[NR_GETPID].calls, 210);
+        ck_assert_uint_eq(c->sys[NR_GETPID].errors, 0);
+        ck_assert_str_eq(shape_syscall_name(NR_GETPID), "getpid");
+        ck_assert_uint_ge(c->sys[NR_OPENAT].errors, 50);
+        ck_assert_uint_ge(errno_count(&c->sys[NR_OPENAT], ENOENT), 50);
+        ck_assert_int_eq(c->top_errnos[0].err, ENOENT);
+        ck_assert_uint_ge(c->top_errnos[0].count, 50);
+        ck_assert_uint_ge(c->opens, 53);
+        ck_assert_uint_ge(c->sys[NR_CLONE].calls + c->sys[435 /* clone3 */].calls, 3);
+        ck_assert_uint_ge(c->calls, c->errors);
+
+        /* Files: the watched ones, and only those. */
+        ev = find_open(evs, "/etc/passwd");
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_uint_eq(ev->pid, (uint32_t) child);
+        ck_assert_uint_eq(ev->ns_pid, (uint32_t) child); /* no pid namespace of its own */
+        ck_assert_int_eq(ev->open.syscall_nr, NR_OPENAT);
+        ck_assert_uint_eq(ev->open.flags & O_ACCMODE, O_RDONLY);
+        ck_assert(!ev->open.path_truncated);
+        ck_assert_ptr_nonnull(find_open(evs, "/proc/self/environ"));
+        ck_assert_ptr_null(find_open(evs, "/proc/self/status"));
+        ck_assert_ptr_null(find_open(evs, "/nonexistent"));
+
+        /* The tree: three forks by the child, their exits, one exec. */
+        for (int i = 0; i < 3; i++) {
+                ev = find_fork_of(evs, (uint32_t) kids[i]);
+                ck_assert_ptr_nonnull(ev);
+                ck_assert_uint_eq(ev->pid, (uint32_t) child);
+                ck_assert_uint_eq(ev->ns_pid, (uint32_t) child);
+                ck_assert_uint_eq(ev->fork.child_ns_pid, (uint32_t) kids[i]);
+                ev = find(evs, SHAPE_EVENT_EXIT, (uint32_t) kids[i]);
+                ck_assert_ptr_nonnull(ev);
+                ck_assert(WIFEXITED(ev->exit.status));
+                ck_assert_int_eq(WEXITSTATUS(ev->exit.status), i == 2 ? 0 : 3 + i);
+        }
+        ev = find(evs, SHAPE_EVENT_EXIT, (uint32_t) child);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_int_eq(ev->exit.status, 0);
+        ev = find(evs, SHAPE_EVENT_EXEC, (uint32_t) kids[2]);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_str_eq(ev->exec.filename, "/bin/true");
+        ck_assert(!ev->exec.filename_truncated);
+        ck_assert_str_eq(ev->comm, "true");
+        ck_assert_uint_eq(ev->exec.argc, 5);
+        ck_assert_uint_eq(ev->exec.n_argv, 4);
+        ck_assert_str_eq(ev->exec.argv[0], "true");
+        ck_assert_str_eq(ev->exec.argv[1], "one");
+        ck_assert_uint_eq(strlen(ev->exec.argv[2]), SHAPE_ARG_LEN - 1);
+        ck_assert(ev->exec.argv_truncated[2]);
+        ck_assert(!ev->exec.argv_truncated[1]);
+        ck_assert_str_eq(ev->exec.argv[3], "three");
+        /* The child's own fork happened before it joined: not seen. */
+        ck_assert_ptr_null(find_fork_of(evs, (uint32_t) child));
+
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_FORK], 3);
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_EXIT], 4);
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_EXEC], 1);
+        /* Ours, and /etc/ld.so.cache from the dynamic loader of /bin/true. */
+        ck_assert_uint_ge(c->emitted[SHAPE_EVENT_OPEN], 2);
+        for (size_t k = 0; k < _SHAPE_EVENT_MAX; k++) {
+                ck_assert_uint_eq(c->dropped[k], 0);
+                ck_assert_uint_eq(c->lost[k], 0);
+        }
+
+        t = shape_task_remove(s, t);
+        ck_assert_uint_eq(kernel_links_of(s), 0);
+        s = shape_close(s);
+        (void) close(cg);
+}
+END_TEST
+
+/* Two tasks at once never see each other's calls; an untracked group
+ * nothing at all. */
+START_TEST(test_two_tasks) {
+        Shape *s = NULL;
+        ShapeTask *a = NULL, *b = NULL;
+        ShapeCounts *ca = NULL, *cb = NULL;
+        uint64_t ida, idb, idu;
+        int cga, cgb, cgu;
+        pid_t pa, pb, pu;
+
+        ca = calloc(1, sizeof *ca);
+        cb = calloc(1, sizeof *cb);
+        ck_assert(ca && cb);
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        cgu = make_cgroup(&idu);
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_task_add(s, ida, NULL, &a), 0);
+        ck_assert_int_eq(shape_task_add(s, idb, NULL, &b), 0);
+
+        pa = start_in(cga, work_getpid, 30000, -1);
+        pb = start_in(cgb, work_getppid, 50000, -1);
+        pu = start_in(cgu, work_getpid, 70000, -1);
+        wait_ok(pa);
+        wait_ok(pb);
+        wait_ok(pu);
+
+        ck_assert_int_eq(shape_task_read(s, a, ca), 0);
+        ck_assert_int_eq(shape_task_read(s, b, cb), 0);
+        ck_assert_uint_ge(ca->sys[NR_GETPID].calls, 30000);
+        ck_assert_uint_lt(ca->sys[NR_GETPID].calls, 30010);
+        ck_assert_uint_lt(ca->sys[NR_GETPPID].calls, 10);
+        ck_assert_uint_ge(cb->sys[NR_GETPPID].calls, 50000);
+        ck_assert_uint_lt(cb->sys[NR_GETPPID].calls, 50010);
+        ck_assert_uint_lt(cb->sys[NR_GETPID].calls, 10);
+        ck_assert_uint_lt(ca->calls, 30000 + 200);
+        ck_assert_uint_lt(cb->calls, 50000 + 200);
+
+        s = shape_close(s);
+        free(ca);
+        free(cb);
+        (void) close(cga);
+        (void) close(cgb);
+        (void) close(cgu);
+}
+END_TEST
+
+/* Beyond the budget events only count as dropped; a full ring counts them
+ * as lost; the syscall counters go on regardless. */
+START_TEST(test_budget_and_lost) {
+        ShapeTaskOptions o = { .event_budget = 10 };
+        Shape *s = NULL, *small = NULL;
+        ShapeTask *t = NULL, *u = NULL;
+        ShapeCounts *c = NULL;
+        Events *evs = NULL;
+        uint64_t id, id2;
+        uint64_t sum;
+        int cg, cg2;
+
+        c = calloc(1, sizeof *c);
+        evs = calloc(1, sizeof *evs);
+        ck_assert(c && evs);
+        cg = make_cgroup(&id);
+        cg2 = make_cgroup(&id2);
+
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_task_add(s, id, &o, &t), 0);
+        run_in(cg, work_forks, 30);
+        ck_assert_int_eq(shape_consume(s, collect, evs), 10);
+        ck_assert_int_eq(shape_task_read(s, t, c), 0);
+        /* 30 forks + 30 exits of the kids + the exit of the workload. */
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_FORK] + c->emitted[SHAPE_EVENT_EXIT], 10);
+        ck_assert_uint_eq(c->dropped[SHAPE_EVENT_FORK] + c->dropped[SHAPE_EVENT_EXIT], 61 - 10);
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_FORK] + c->dropped[SHAPE_EVENT_FORK], 30);
+        ck_assert_uint_ge(c->sys[NR_CLONE].calls + c->sys[435].calls, 30);
+        s = shape_close(s);
+
+        /* One page of ring: room for a few dozen records, then losses. */
+        ck_assert_int_eq(shape_open(&(ShapeOptions) { .ring_bytes = (size_t) sysconf(_SC_PAGESIZE) }, &small), 0);
+        ck_assert_int_eq(shape_task_add(small, id2, NULL, &u), 0);
+        run_in(cg2, work_forks, 200);
+        ck_assert_int_eq(shape_task_read(small, u, c), 0);
+        ck_assert_uint_gt(c->lost[SHAPE_EVENT_FORK] + c->lost[SHAPE_EVENT_EXIT], 0);
+        ck_assert_uint_gt(c->emitted[SHAPE_EVENT_FORK], 0);
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_FORK] + c->lost[SHAPE_EVENT_FORK], 200);
+        sum = c->emitted[SHAPE_EVENT_EXIT] + c->lost[SHAPE_EVENT_EXIT];
+        ck_assert_uint_eq(sum, 201);
+        evs->n = 0;
+        ck_assert_int_eq(shape_consume(small, collect, evs),
+                         (int) (c->emitted[SHAPE_EVENT_FORK] + c->emitted[SHAPE_EVENT_EXIT]));
+        small = shape_close(small);
+        free(c);
+        free(evs);
+        (void) close(cg);
+        (void) close(cg2);
+}
+END_TEST
+
+/* A syscall storm: counts exact, and the consumer loop (here polling the
+ * ring fd with a 10 ms timeout meanwhile) never stalls. */
+#ifndef HEAVY_CALLS
+#define HEAVY_CALLS 10000000L
+#endif
+
+START_TEST(test_heavy) {
+        Shape *s = NULL;
+        ShapeTask *t = NULL;
+        ShapeCounts *c = NULL;
+        Events *evs = NULL;
+        double t0, worst = 0;
+        uint64_t id;
+        pid_t pid;
+        int cg, status, r;
+
+        c = calloc(1, sizeof *c);
+        evs = calloc(1, sizeof *evs);
+        ck_assert(c && evs);
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_task_add(s, id, NULL, &t), 0);
+
+        t0 = now_s();
+        pid = start_in(cg, work_getppid, HEAVY_CALLS, -1);
+        for (;;) {
+                struct pollfd p = { .fd = shape_ring_fd(s), .events = POLLIN };
+                double l0 = now_s();
+
+                (void) poll(&p, 1, 10);
+                evs->n = 0;
+                ck_assert_int_ge(shape_consume(s, collect, evs), 0);
+                ck_assert_int_eq(shape_task_read(s, t, c), 0);
+                if (now_s() - l0 > worst)
+                        worst = now_s() - l0;
+                r = waitpid(pid, &status, WNOHANG);
+                ck_assert_int_ge(r, 0);
+                if (r == pid)
+                        break;
+        }
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ck_assert_int_eq(shape_task_read(s, t, c), 0);
+        fprintf(stderr, "# %ld getppid in %.2f s, worst consumer turn %.1f ms\n", HEAVY_CALLS, now_s() - t0,
+                worst * 1e3);
+        ck_assert_uint_ge(c->sys[NR_GETPPID].calls, HEAVY_CALLS);
+        ck_assert_uint_lt(c->sys[NR_GETPPID].calls, HEAVY_CALLS + 10);
+        ck_assert_double_lt(worst, 0.5);
+        s = shape_close(s);
+        free(c);
+        free(evs);
+        (void) close(cg);
+}
+END_TEST
+
+static Suite *shape_suite(void) {
+        Suite *s = suite_create("shape");
+        TCase *tc = tcase_create("kernel");
+
+        tcase_set_timeout(tc, 120);
+        tcase_add_unchecked_fixture(tc, sweep_stale_cgroups, sweep_stale_cgroups);
+        tcase_add_checked_fixture(tc, NULL, cleanup_test);
+        tcase_add_test(tc, test_links_follow_tasks);
+        tcase_add_test(tc, test_bad_options);
+        tcase_add_test(tc, test_task_shape);
+        tcase_add_test(tc, test_two_tasks);
+        tcase_add_test(tc, test_budget_and_lost);
+        tcase_add_test(tc, test_heavy);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+CHECK_MAIN(shape_suite)

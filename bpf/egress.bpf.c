@@ -2,7 +2,8 @@
 /*
  * The egress wall: which destinations a task's sockets may reach.
  *
- * Hooks (loaded once per supervisor, linked to every task's cgroup v2 dir):
+ * Hooks (loaded once per boot and pinned, or once per supervisor when bpffs
+ * is not available; linked to every task's cgroup v2 dir):
  *   cgroup/connect4, connect6   connect() (TCP, connected UDP, ping, SCTP)
  *   cgroup/sendmsg4, sendmsg6   sendto()/sendmsg() with an address on UDP
  *   cgroup_skb/egress           every packet the task's sockets send: the
@@ -24,15 +25,18 @@
  *                  IPv4 rules only), so an IPv6 rule like ::/0 never
  *                  admits IPv4. A range is {ports, protos, rule id, expiry
  *                  in CLOCK_BOOTTIME ns, 0 = never}: no timer needed.
- *   egress_events  ring buffer of struct egress_event; a full ring bumps the
- *                  task's lost counter (or lost_untracked).
+ *   egress_rings   hash of maps, cgroup id -> ring buffer of struct
+ *                  egress_event, one ring per supervisor filed under each of
+ *                  its tasks. No ring, or a full one, bumps the task's lost
+ *                  counter (or lost_untracked).
  *   egress_traffic LRU hash, {cgroup id, addr, port, proto} -> bytes and
  *                  packets the skb hook let out (loopback aside).
  *
  * Always allowed: loopback (127/8, ::1, and 0.0.0.0/:: which connect()
  * takes for loopback): it ends in the task's own network namespace.
  *
- * Verification cost: every program is verified at each supervisor start, so
+ * Verification cost: the programs are verified once per boot (at each
+ * supervisor start when the pinned cache is unavailable), so keep it low:
  * the work lives in a few global (non-static, __noinline) functions, which
  * the verifier checks once each, on their own, instead of once per path of
  * each caller. Their pointer arguments may be NULL as far as the verifier
@@ -63,6 +67,7 @@
 /* uapi values the fallback bpf/vmlinux/vmlinux.h does not carry. */
 #define MAP_TYPE_LRU_HASH 9 /* BPF_MAP_TYPE_LRU_HASH */
 #define UPDATE_NOEXIST 1    /* BPF_NOEXIST */
+#define MAP_TYPE_HASH_OF_MAPS 13 /* BPF_MAP_TYPE_HASH_OF_MAPS */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -81,10 +86,23 @@ struct {
         __type(value, struct egress_value);
 } egress_rules SEC(".maps");
 
-struct {
+/* The ring of each task's supervisor, by the task's cgroup id: the
+ * programs and the other maps may be shared by every supervisor of the
+ * machine (pinned, see supervisor/bpf-egress.c), the events must not be.
+ * Each supervisor creates its own ring (of this inner definition: the
+ * kernel requires the same max_entries) and files it under the cgroup id of
+ * each of its tasks. */
+struct egress_ring {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
-        __uint(max_entries, 256 * 1024);
-} egress_events SEC(".maps");
+        __uint(max_entries, EGRESS_RING_BYTES);
+};
+
+struct {
+        __uint(type, MAP_TYPE_HASH_OF_MAPS);
+        __uint(max_entries, 4096);
+        __type(key, __u64);
+        __array(values, struct egress_ring);
+} egress_rings SEC(".maps");
 
 struct {
         __uint(type, MAP_TYPE_LRU_HASH);
@@ -229,13 +247,18 @@ __noinline long rules_match(__u64 cgid, const struct dest *d, __u32 ignore_expir
         return -1;
 }
 
-/* One event into the ring; -1 when it is full. */
+/* One event into the ring of cgid's supervisor; -1 when it has none or it is full. */
 __noinline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook, __u32 rule_id) {
         struct egress_event *e;
 
+        void *ring;
+
         if (!d)
                 return 0;
-        e = bpf_ringbuf_reserve(&egress_events, sizeof(*e), 0);
+        ring = bpf_map_lookup_elem(&egress_rings, &cgid);
+        if (!ring) /* no task (or its ring not filed yet): lost */
+                return -1;
+        e = bpf_ringbuf_reserve(ring, sizeof(*e), 0);
         if (!e)
                 return -1;
         e->cgroup_id = cgid;

@@ -70,7 +70,11 @@ struct egress_value {
         struct egress_range ranges[EGRESS_MAX_RANGES];
 };
 
-/* One decision, through the ring buffer. */
+/* Size of each supervisor's ring buffer (the inner map of egress_rings:
+ * userspace creates rings of exactly this size). A power of 2, pages. */
+#define EGRESS_RING_BYTES (256 * 1024)
+
+/* One decision, through the ring buffer of the task's supervisor. */
 struct egress_event {
         __u64 cgroup_id;
         __u32 pid;        /* tgid; for the skb hook, of whoever runs when the packet leaves */
@@ -85,7 +89,8 @@ struct egress_event {
         __u8 _pad[2];
 };
 
-/* Rows of the traffic map, for all tasks of one supervisor. */
+/* Rows of the traffic map, for all tasks of every supervisor sharing the
+ * pinned maps (of one supervisor when they are private). */
 #define EGRESS_TRAFFIC_MAX_ROWS 8192
 
 /* Key of the traffic map (LRU hash): what a task sent to one destination,

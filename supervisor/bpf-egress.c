@@ -2,23 +2,99 @@
 /* Loader of the egress wall (bpf/egress.bpf.c): the only file including its
  * skeleton and <bpf/libbpf.h>. The trie returns only the longest matching
  * prefix, so the folding of shorter rules into longer prefixes happens here,
- * from a copy of the task's rules kept in the EgressTask. */
+ * from a copy of the task's rules kept in the EgressTask.
+ *
+ * The pinned cache. Loading verifies the five programs (~9 ms), which every
+ * `stockade run` would pay again as its own supervisor. So the first
+ * supervisor of a boot pins the programs and the shared maps in bpffs, and
+ * later ones open them with bpf_obj_get() instead:
+ *
+ *   $STOCKADE_BPF_DIR (default /sys/fs/bpf/stockade; empty: no cache), 0700
+ *     egress-<16 hex digits>/    0700, one per build of the BPF object: the
+ *                                SHA-256 of its ELF bytes (and of
+ *                                PIN_LAYOUT, the loader's side of the
+ *                                contract), so an older build's programs or
+ *                                maps are never reused
+ *       connect4 connect6 sendmsg4 sendmsg6 skb    the programs
+ *       tasks rules traffic rings bss              the maps they use
+ *
+ * The base directory must be on bpffs (statfs), owned by us and writable by
+ * nobody else; we create it (never mount bpffs ourselves). Whatever fails on
+ * the way -- no bpffs, a broken set, a failed pin -- the programs are loaded
+ * privately as before, logged at debug level: the cache never fails a run.
+ * flock() on the base directory orders the supervisors: shared to open a
+ * complete set, exclusive to load and pin one, so that two starting at once
+ * neither both load nor see half a set. A set is complete when all ten
+ * objects open and every program uses exactly the pinned maps (ids from the
+ * kernel), else it is replaced.
+ *
+ * What is shared and what is not. Task entries, rules and traffic rows are
+ * keyed by cgroup id and cgroups are never shared between supervisors, so
+ * they share the maps as is. Events are not: each supervisor creates its
+ * own ring buffer and files it in egress_rings under the cgroup id of each
+ * of its tasks, where the programs look it up. The ring entry is the
+ * task's ownership record: filed after the links, withdrawn last.
+ *
+ * Stale entries: a supervisor killed mid-task leaves its entries in the
+ * shared maps (its links die with its fds). At its first task each
+ * supervisor sweeps the cgroup ids of egress_rings and egress_tasks: an id
+ * whose cgroup is gone (open_by_handle_at: ESTALE), or that no longer has
+ * our skb program linked, is stale; its entries in every map are deleted.
+ * Bounded by the map sizes, and the rules and traffic maps are only walked
+ * when something is stale.
+ *
+ * Security: the directory is root's, 0700, and content-addressed. A root
+ * process can tamper with the pinned maps (or replace the programs) -- just
+ * as it can with any state of ours, ptrace us, or detach the links. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "basic/macro.h"
+#include "basic/sha256.h"
 #include "bpf-egress.h"
 #include "egress.skel.h"
 
+#define EGRESS_BPF_DIR_DEFAULT "/sys/fs/bpf/stockade"
+/* Mixed into the directory's hash: bump when the loader's use of the pinned
+ * objects changes without the BPF object changing (names, key meanings). */
+#define PIN_LAYOUT "stockade-egress-pins-1"
+
 enum { PROG_CONNECT4, PROG_CONNECT6, PROG_SENDMSG4, PROG_SENDMSG6, PROG_SKB, _PROG_MAX };
+enum { MAP_TASKS, MAP_RULES, MAP_TRAFFIC, MAP_RINGS, MAP_BSS, _MAP_MAX };
+
+static const struct {
+        const char *pin;
+        enum bpf_attach_type attach;
+        enum bpf_prog_type type;
+} prog_defs[_PROG_MAX] = {
+        [PROG_CONNECT4] = { "connect4", BPF_CGROUP_INET4_CONNECT, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_CONNECT6] = { "connect6", BPF_CGROUP_INET6_CONNECT, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SENDMSG4] = { "sendmsg4", BPF_CGROUP_UDP4_SENDMSG, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SENDMSG6] = { "sendmsg6", BPF_CGROUP_UDP6_SENDMSG, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SKB] = { "skb", BPF_CGROUP_INET_EGRESS, BPF_PROG_TYPE_CGROUP_SKB },
+};
+
+static const char *const map_pins[_MAP_MAX] = {
+        [MAP_TASKS] = "tasks", [MAP_RULES] = "rules", [MAP_TRAFFIC] = "traffic",
+        [MAP_RINGS] = "rings", [MAP_BSS] = "bss",
+};
 
 /* A rule as the trie sees it: IPv4 v4-mapped, prefix out of 128. */
 typedef struct TrieRule {
@@ -32,14 +108,24 @@ typedef struct TrieRule {
 
 struct EgressTask {
         uint64_t cgroup_id;
-        struct bpf_link *links[_PROG_MAX];
+        int links[_PROG_MAX]; /* bpf_link fds, -EBADF when not linked */
+        bool ring_filed;      /* our ring is in egress_rings under cgroup_id */
         TrieRule *rules;
         size_t n_rules;
         EgressTask *next; /* in Egress.tasks */
 };
 
 struct Egress {
-        struct egress *skel;
+        /* Raw fds in both paths (pinned or freshly loaded): the skeleton
+         * lives only for the load. */
+        int progs[_PROG_MAX];
+        int maps[_MAP_MAX];
+        uint32_t skb_prog_id;  /* what the sweep looks for on a cgroup */
+        uint32_t traffic_rows; /* max_entries of the traffic map */
+        bool cached;           /* the programs came from the pinned cache */
+        bool swept;            /* the stale sweep ran (at the first task) */
+        uint64_t lost_untracked_base; /* the shared counter at open */
+        int ring;              /* our own ring buffer map */
         struct ring_buffer *rb;
         EgressTask *tasks;
         EgressEventFn cb; /* set for the duration of egress_consume() */
@@ -47,6 +133,7 @@ struct Egress {
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct egress *, egress__destroy);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 /* ::ffff:0:0/96, where IPv4 lives in the trie. */
 static const uint8_t v4_mapped_prefix[12] = { [10] = 0xff, [11] = 0xff };
@@ -75,16 +162,16 @@ static int on_event(void *ctx, void *data, size_t size) {
         return 0;
 }
 
-int egress_open(Egress **ret) {
+static void close_fds(int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                fds[i] = safe_close(fds[i]);
+}
+
+/* Loads and verifies the object through the skeleton, and keeps only
+ * (duplicates of) the fds. */
+static int load_programs(int progs[_PROG_MAX], int maps[_MAP_MAX]) {
         _cleanup_(egress__destroyp) struct egress *skel = NULL;
-        _cleanup_free_ Egress *e = NULL;
         int r;
-
-        (void) libbpf_set_print(libbpf_log);
-
-        e = calloc(1, sizeof *e);
-        if (!e)
-                return -ENOMEM;
 
         skel = egress__open();
         if (!skel)
@@ -93,13 +180,480 @@ int egress_open(Egress **ret) {
         if (r < 0)
                 return log_error_errno(r, "bpf-egress: the kernel refused the programs: %m");
 
-        e->rb = ring_buffer__new(bpf_map__fd(skel->maps.egress_events), on_event, e, NULL);
-        if (!e->rb)
-                return log_error_errno(negative_errno(), "bpf-egress: cannot map the ring buffer: %m");
+        const struct bpf_program *p[_PROG_MAX] = {
+                [PROG_CONNECT4] = skel->progs.egress_connect4, [PROG_CONNECT6] = skel->progs.egress_connect6,
+                [PROG_SENDMSG4] = skel->progs.egress_sendmsg4, [PROG_SENDMSG6] = skel->progs.egress_sendmsg6,
+                [PROG_SKB] = skel->progs.egress_skb,
+        };
+        const struct bpf_map *m[_MAP_MAX] = {
+                [MAP_TASKS] = skel->maps.egress_tasks, [MAP_RULES] = skel->maps.egress_rules,
+                [MAP_TRAFFIC] = skel->maps.egress_traffic, [MAP_RINGS] = skel->maps.egress_rings,
+                [MAP_BSS] = skel->maps.bss,
+        };
+        for (size_t i = 0; i < _PROG_MAX; i++)
+                progs[i] = fcntl(bpf_program__fd(p[i]), F_DUPFD_CLOEXEC, 3);
+        for (size_t i = 0; i < _MAP_MAX; i++)
+                maps[i] = fcntl(bpf_map__fd(m[i]), F_DUPFD_CLOEXEC, 3);
+        for (size_t i = 0; i < _PROG_MAX; i++)
+                if (progs[i] < 0)
+                        goto fail;
+        for (size_t i = 0; i < _MAP_MAX; i++)
+                if (maps[i] < 0)
+                        goto fail;
+        return 0;
+fail:
+        r = negative_errno();
+        close_fds(progs, _PROG_MAX);
+        close_fds(maps, _MAP_MAX);
+        return log_error_errno(r, "bpf-egress: cannot keep the programs: %m");
+}
 
-        e->skel = TAKE_PTR(skel);
+/* "egress-" and the first 16 hex digits of SHA-256(object || PIN_LAYOUT). */
+static void cache_subdir_name(char ret[7 + 16 + 1]) {
+        static char name[7 + 16 + 1]; /* the object is constant: hashed once */
+        char hex[65];
+        const void *elf;
+        size_t sz;
+        Sha256 h;
+
+        if (!name[0]) {
+                elf = egress__elf_bytes(&sz);
+                sha256_init(&h);
+                sha256_update(&h, elf, sz);
+                sha256_update(&h, PIN_LAYOUT, sizeof PIN_LAYOUT);
+                sha256_final_hex(&h, hex);
+                (void) snprintf(name, sizeof name, "egress-%.16s", hex);
+        }
+        memcpy(ret, name, sizeof name);
+}
+
+/* The base directory (NULL: the cache is off). */
+static const char *cache_base(void) {
+        const char *d = getenv("STOCKADE_BPF_DIR");
+
+        if (!d)
+                return EGRESS_BPF_DIR_DEFAULT;
+        return d[0] == '/' ? d : NULL; /* empty (or relative): off */
+}
+
+/* Ours, and writable by nobody else. */
+static int check_private(int fd, const char *what) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
+                return log_debug_errno(-EPERM, "bpf-egress: %s is not a private directory of ours", what);
+        return 0;
+}
+
+/* Opens the base directory, creating it (0700) when its parent is on bpffs.
+ * -EOPNOTSUPP when it is not on bpffs. */
+static int cache_open_base(const char *base, int *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        struct statfs sfs;
+        int r;
+
+        if (statfs(base, &sfs) < 0) {
+                char parent[PATH_MAX], *slash;
+
+                if (errno != ENOENT)
+                        return -errno;
+                if (snprintf(parent, sizeof parent, "%s", base) >= (int) sizeof parent)
+                        return -ENAMETOOLONG;
+                slash = strrchr(parent, '/');
+                if (!slash)
+                        return -EINVAL;
+                slash[slash == parent] = 0; /* "/x" -> "/" */
+                if (statfs(parent, &sfs) < 0)
+                        return -errno;
+                if (sfs.f_type != BPF_FS_MAGIC)
+                        return -EOPNOTSUPP;
+                if (mkdir(base, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+        } else if (sfs.f_type != BPF_FS_MAGIC)
+                return -EOPNOTSUPP;
+
+        fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstatfs(fd, &sfs) < 0)
+                return -errno;
+        if (sfs.f_type != BPF_FS_MAGIC)
+                return -EOPNOTSUPP;
+        r = check_private(fd, base);
+        if (r < 0)
+                return r;
+        *ret = TAKE_FD(fd);
+        return 0;
+}
+
+static int pin_path(char *buf, size_t size, const char *base, const char *sub, const char *name) {
+        if (snprintf(buf, size, "%s/%s/%s", base, sub, name) >= (int) size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+/* Opens a complete pinned set, checked against the kernel: every program of
+ * the expected type, using only the pinned maps, the skb program all five.
+ * -ENOENT when some object is missing, -ESTALE when the set is inconsistent. */
+static int cache_get(const char *base, const char *sub, int progs[_PROG_MAX], int maps[_MAP_MAX]) {
+        uint32_t map_ids[_MAP_MAX];
+        char path[PATH_MAX];
+        int r;
+
+        for (size_t i = 0; i < _PROG_MAX; i++)
+                progs[i] = -EBADF;
+        for (size_t i = 0; i < _MAP_MAX; i++)
+                maps[i] = -EBADF;
+
+        for (size_t i = 0; i < _MAP_MAX; i++) {
+                struct bpf_map_info info = {};
+                uint32_t len = sizeof info;
+
+                r = pin_path(path, sizeof path, base, sub, map_pins[i]);
+                if (r < 0)
+                        goto fail;
+                maps[i] = bpf_obj_get(path);
+                if (maps[i] < 0) {
+                        r = maps[i];
+                        maps[i] = -EBADF;
+                        goto fail;
+                }
+                if (bpf_obj_get_info_by_fd(maps[i], &info, &len) < 0) {
+                        r = -ESTALE; /* not a map */
+                        goto fail;
+                }
+                map_ids[i] = info.id;
+        }
+        for (size_t i = 0; i < _PROG_MAX; i++) {
+                uint32_t used[8] = {}, n_found = 0;
+                struct bpf_prog_info info = {};
+                uint32_t len = sizeof info;
+
+                r = pin_path(path, sizeof path, base, sub, prog_defs[i].pin);
+                if (r < 0)
+                        goto fail;
+                progs[i] = bpf_obj_get(path);
+                if (progs[i] < 0) {
+                        r = progs[i];
+                        progs[i] = -EBADF;
+                        goto fail;
+                }
+                info.nr_map_ids = ELEMENTSOF(used);
+                info.map_ids = (uint64_t) (uintptr_t) used;
+                r = -ESTALE;
+                if (bpf_obj_get_info_by_fd(progs[i], &info, &len) < 0 || info.type != prog_defs[i].type ||
+                    info.nr_map_ids > ELEMENTSOF(used))
+                        goto fail;
+                for (uint32_t j = 0; j < info.nr_map_ids; j++) {
+                        bool known = false;
+                        for (size_t k = 0; k < _MAP_MAX; k++)
+                                known = known || used[j] == map_ids[k];
+                        if (!known)
+                                goto fail;
+                        n_found++;
+                }
+                if (i == PROG_SKB && n_found != _MAP_MAX)
+                        goto fail;
+        }
+        return 0;
+fail:
+        close_fds(progs, _PROG_MAX);
+        close_fds(maps, _MAP_MAX);
+        return r;
+}
+
+/* Empties and removes parent_fd's subdirectory sub (pinned objects unlink like
+ * files; their users keep them through their fds). */
+static int remove_pin_dir(int parent_fd, const char *sub) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        int fd, r = 0;
+
+        fd = openat(parent_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        if (unlinkat(parent_fd, sub, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+                r = -errno;
+        return r;
+}
+
+/* Pins the freshly loaded set into base/sub, replacing whatever is there.
+ * Called under the exclusive lock. On failure nothing is left pinned. */
+static int cache_put(int base_fd, const char *base, const char *sub, const int progs[_PROG_MAX],
+                     const int maps[_MAP_MAX]) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[PATH_MAX];
+        int r;
+
+        r = remove_pin_dir(base_fd, sub); /* a broken or partial set */
+        if (r < 0)
+                return r;
+        if (mkdirat(base_fd, sub, 0700) < 0)
+                return -errno;
+        fd = openat(base_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        r = check_private(fd, sub);
+        if (r < 0)
+                goto fail;
+        /* Maps first, programs last: a reader missing any object takes the
+         * exclusive lock, so order is only for a supervisor killed midway. */
+        for (size_t i = 0; i < _MAP_MAX; i++) {
+                r = pin_path(path, sizeof path, base, sub, map_pins[i]);
+                if (r >= 0)
+                        r = bpf_obj_pin(maps[i], path);
+                if (r < 0)
+                        goto fail;
+        }
+        for (size_t i = 0; i < _PROG_MAX; i++) {
+                r = pin_path(path, sizeof path, base, sub, prog_defs[i].pin);
+                if (r >= 0)
+                        r = bpf_obj_pin(progs[i], path);
+                if (r < 0)
+                        goto fail;
+        }
+        return 0;
+fail:
+        (void) remove_pin_dir(base_fd, sub);
+        return r;
+}
+
+/* flock() with a bound: a supervisor stopped while holding the lock must
+ * not stop every other one (they then load privately). Loading takes
+ * ~10-40 ms, so polling each millisecond costs nothing worth a timer. */
+#define CACHE_LOCK_TIMEOUT_MS 2000
+
+static int lock_bounded(int fd, int op) {
+        for (unsigned i = 0;; i++) {
+                if (flock(fd, op | LOCK_NB) == 0)
+                        return 0;
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return -errno;
+                if (i >= CACHE_LOCK_TIMEOUT_MS)
+                        return -ETIMEDOUT;
+                (void) usleep(1000);
+        }
+}
+
+/* The set's directory, when there is one, must be private too; one that
+ * is not is replaced. */
+static int cache_check_subdir(int base_fd, const char *sub) {
+        struct stat st;
+
+        if (fstatat(base_fd, sub, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
+                return -ESTALE;
+        return 0;
+}
+
+/* Fills e->progs and e->maps from the cache, or loads them and pins them
+ * there. 1: reused, 0: loaded (pinned, or privately when pinning failed),
+ * -EAGAIN: the cache is unavailable and nothing was loaded, another
+ * -errno: the kernel refused the programs. */
+static int load_cached(Egress *e) {
+        _cleanup_close_ int base_fd = -EBADF;
+        const char *base = cache_base();
+        char sub[7 + 16 + 1];
+        int r;
+
+        if (!base) {
+                log_debug("bpf-egress: STOCKADE_BPF_DIR is empty, the programs are not cached");
+                return -EAGAIN;
+        }
+        r = cache_open_base(base, &base_fd);
+        if (r < 0) {
+                log_debug_errno(r, "bpf-egress: no program cache in %s%s: %m", base,
+                                r == -EOPNOTSUPP ? " (not on bpffs)" : "");
+                return -EAGAIN;
+        }
+        cache_subdir_name(sub);
+
+        /* Shared: a complete set is only read. */
+        r = lock_bounded(base_fd, LOCK_SH);
+        if (r < 0) {
+                log_debug_errno(r, "bpf-egress: cannot lock %s: %m", base);
+                return -EAGAIN;
+        }
+        r = cache_check_subdir(base_fd, sub);
+        if (r >= 0)
+                r = cache_get(base, sub, e->progs, e->maps);
+        if (r >= 0)
+                return 1;
+
+        /* Exclusive to load and pin. Let go of the shared lock first (two
+         * upgrading at once would wait for each other), so whoever got the
+         * exclusive one first may have pinned meanwhile: look again. */
+        (void) flock(base_fd, LOCK_UN);
+        r = lock_bounded(base_fd, LOCK_EX);
+        if (r < 0) {
+                log_debug_errno(r, "bpf-egress: cannot lock %s: %m", base);
+                return -EAGAIN;
+        }
+        r = cache_check_subdir(base_fd, sub);
+        if (r >= 0)
+                r = cache_get(base, sub, e->progs, e->maps);
+        if (r >= 0)
+                return 1;
+        if (r != -ENOENT)
+                log_debug_errno(r, "bpf-egress: replacing the pinned set %s/%s: %m", base, sub);
+
+        r = load_programs(e->progs, e->maps);
+        if (r < 0)
+                return r; /* the lock goes with base_fd */
+        r = cache_put(base_fd, base, sub, e->progs, e->maps);
+        if (r < 0)
+                log_debug_errno(r, "bpf-egress: cannot pin the programs in %s/%s, keeping them private: %m", base,
+                                sub);
+        else
+                log_debug("bpf-egress: programs pinned in %s/%s", base, sub);
+        return 0;
+}
+
+int egress_cache_drop(void) {
+        _cleanup_close_ int base_fd = -EBADF;
+        _cleanup_(closedirp) DIR *d = NULL;
+        const char *base = cache_base();
+        struct dirent *de;
+        int fd, r = 0, q;
+
+        if (!base)
+                return 0;
+        fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        /* Only ever bpffs: the cache is never made elsewhere, and this
+         * unlinks whatever egress-* holds. */
+        {
+                struct statfs sfs;
+                if (fstatfs(dirfd(d), &sfs) < 0)
+                        return -errno;
+                if (sfs.f_type != BPF_FS_MAGIC)
+                        return 0;
+        }
+        base_fd = fcntl(dirfd(d), F_DUPFD_CLOEXEC, 3);
+        if (base_fd < 0)
+                return -errno;
+        r = lock_bounded(base_fd, LOCK_EX);
+        if (r < 0)
+                return r;
+        /* Every build's set, not only ours. */
+        while ((de = readdir(d)))
+                if (strncmp(de->d_name, "egress-", 7) == 0 && (q = remove_pin_dir(dirfd(d), de->d_name)) < 0 &&
+                    r == 0)
+                        r = q;
+        /* The base too when nothing else lives there (it is shared with
+         * other caches, if any: ENOTEMPTY is fine). */
+        if (r == 0 && rmdir(base) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+                r = -errno;
+        return r;
+}
+
+bool egress_cached(const Egress *e) {
+        return e && e->cached;
+}
+
+static int read_lost_untracked(Egress *e, uint64_t *ret) {
+        struct egress__bss bss;
+        uint32_t zero = 0;
+
+        if (bpf_map_lookup_elem(e->maps[MAP_BSS], &zero, &bss) < 0)
+                return -errno;
+        *ret = bss.lost_untracked;
+        return 0;
+}
+
+/* A ring buffer map named egress_ring. By hand: bpf_map_create() probes
+ * whether the kernel takes names by loading a program first (~0.5 ms, a
+ * third of a cached open); every kernel with ring buffers does. */
+static int ring_create(void) {
+        union bpf_attr attr = {
+                .map_type = BPF_MAP_TYPE_RINGBUF,
+                .max_entries = EGRESS_RING_BYTES,
+                .map_name = "egress_ring",
+        };
+        int fd = (int) syscall(__NR_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+
+        return fd < 0 ? -errno : fd;
+}
+
+int egress_open(Egress **ret) {
+        _cleanup_free_ Egress *e = NULL;
+        struct bpf_prog_info pinfo = {};
+        struct bpf_map_info minfo = {};
+        uint32_t len;
+        int r;
+
+        (void) libbpf_set_print(libbpf_log);
+
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        for (size_t i = 0; i < _PROG_MAX; i++)
+                e->progs[i] = -EBADF;
+        for (size_t i = 0; i < _MAP_MAX; i++)
+                e->maps[i] = -EBADF;
+        e->ring = -EBADF;
+
+        r = load_cached(e);
+        if (r == -EAGAIN)
+                r = load_programs(e->progs, e->maps);
+        if (r < 0)
+                goto fail;
+        e->cached = r > 0;
+
+        len = sizeof pinfo;
+        r = bpf_obj_get_info_by_fd(e->progs[PROG_SKB], &pinfo, &len);
+        if (r >= 0) {
+                e->skb_prog_id = pinfo.id;
+                len = sizeof minfo;
+                r = bpf_obj_get_info_by_fd(e->maps[MAP_TRAFFIC], &minfo, &len);
+                e->traffic_rows = minfo.max_entries;
+        }
+        if (r >= 0)
+                r = read_lost_untracked(e, &e->lost_untracked_base);
+        if (r < 0) {
+                log_error_errno(r, "bpf-egress: cannot query the programs: %m");
+                goto fail;
+        }
+
+        /* Our own ring, of the inner map's definition (the kernel checks). */
+        e->ring = ring_create();
+        if (e->ring < 0) {
+                r = log_error_errno(e->ring, "bpf-egress: cannot create the ring buffer: %m");
+                goto fail;
+        }
+        e->rb = ring_buffer__new(e->ring, on_event, e, NULL);
+        if (!e->rb) {
+                r = log_error_errno(negative_errno(), "bpf-egress: cannot map the ring buffer: %m");
+                goto fail;
+        }
+        log_debug("bpf-egress: programs %s", e->cached ? "reused from the pinned cache" : "loaded");
         *ret = TAKE_PTR(e);
         return 0;
+fail:
+        close_fds(e->progs, _PROG_MAX);
+        close_fds(e->maps, _MAP_MAX);
+        e->ring = safe_close(e->ring);
+        return r;
 }
 
 static void task_free(Egress *e, EgressTask *t);
@@ -110,7 +664,9 @@ Egress *egress_close(Egress *e) {
         while (e->tasks)
                 task_free(e, e->tasks);
         ring_buffer__free(e->rb);
-        egress__destroy(e->skel);
+        e->ring = safe_close(e->ring);
+        close_fds(e->progs, _PROG_MAX);
+        close_fds(e->maps, _MAP_MAX);
         free(e);
         return NULL;
 }
@@ -131,7 +687,13 @@ int egress_consume(Egress *e, EgressEventFn cb, void *userdata) {
 }
 
 int egress_lost_untracked(Egress *e, uint64_t *ret) {
-        *ret = __atomic_load_n(&e->skel->bss->lost_untracked, __ATOMIC_RELAXED);
+        uint64_t now = 0;
+        int r;
+
+        r = read_lost_untracked(e, &now);
+        if (r < 0)
+                return r;
+        *ret = now - e->lost_untracked_base;
         return 0;
 }
 
@@ -241,30 +803,42 @@ static bool first_of_prefix(const EgressTask *t, size_t i) {
         return true;
 }
 
-/* Writes every key of t inside addr/prefix (all keys for prefix 0), folding
- * first so that -E2BIG leaves the map untouched. Index 0 of t->rules is the
- * v4 barrier, see egress_task_add(). */
-static int write_keys(Egress *e, const EgressTask *t, const uint8_t addr[16], unsigned prefix) {
+/* The keys of t inside addr/prefix (all keys for prefix 0): folds their
+ * values into *ret (one slot per rule, used by the first rule of each
+ * prefix), touching no map, so that -E2BIG leaves the kernel untouched.
+ * Index 0 of t->rules is the v4 barrier, see egress_task_add(). */
+static bool key_in(const EgressTask *t, size_t i, const uint8_t addr[16], unsigned prefix) {
+        const TrieRule *k = &t->rules[i];
+        return k->prefix >= prefix && in_prefix(k->addr, addr, prefix) && first_of_prefix(t, i);
+}
+
+static int fold_keys(const EgressTask *t, const uint8_t addr[16], unsigned prefix, struct egress_value **ret) {
         _cleanup_free_ struct egress_value *vals = NULL;
-        int fd = bpf_map__fd(e->skel->maps.egress_rules), r;
+        int r;
 
         vals = calloc(t->n_rules, sizeof *vals);
         if (!vals)
                 return -ENOMEM;
         for (size_t i = 0; i < t->n_rules; i++) {
-                const TrieRule *k = &t->rules[i];
-                if (k->prefix < prefix || !in_prefix(k->addr, addr, prefix) || !first_of_prefix(t, i))
+                if (!key_in(t, i, addr, prefix))
                         continue;
-                r = fold(t, k->addr, k->prefix, &vals[i]);
+                r = fold(t, t->rules[i].addr, t->rules[i].prefix, &vals[i]);
                 if (r < 0)
                         return r;
         }
+        *ret = TAKE_PTR(vals);
+        return 0;
+}
+
+static int put_keys(Egress *e, const EgressTask *t, const uint8_t addr[16], unsigned prefix,
+                    const struct egress_value *vals) {
+        int r;
+
         for (size_t i = 0; i < t->n_rules; i++) {
-                const TrieRule *k = &t->rules[i];
-                struct egress_key key = key_of(t->cgroup_id, k->addr, k->prefix);
-                if (k->prefix < prefix || !in_prefix(k->addr, addr, prefix) || !first_of_prefix(t, i))
+                struct egress_key key = key_of(t->cgroup_id, t->rules[i].addr, t->rules[i].prefix);
+                if (!key_in(t, i, addr, prefix))
                         continue;
-                r = bpf_map_update_elem(fd, &key, &vals[i], BPF_ANY);
+                r = bpf_map_update_elem(e->maps[MAP_RULES], &key, &vals[i], BPF_ANY);
                 if (r < 0)
                         return log_error_errno(r, "bpf-egress: cannot write a rule of cgroup %" PRIu64 ": %m",
                                                t->cgroup_id);
@@ -272,16 +846,33 @@ static int write_keys(Egress *e, const EgressTask *t, const uint8_t addr[16], un
         return 0;
 }
 
-/* The traffic rows of cgroup_id: keys and values, *ret_n of each. The batch
+static int write_keys(Egress *e, const EgressTask *t, const uint8_t addr[16], unsigned prefix) {
+        _cleanup_free_ struct egress_value *vals = NULL;
+        int r;
+
+        r = fold_keys(t, addr, prefix, &vals);
+        if (r < 0)
+                return r;
+        return put_keys(e, t, addr, prefix, vals);
+}
+
+/* The traffic rows of the cgroups ids[0..n_ids): keys and values, *ret_n of each. The batch
  * lookup walks the hash by bucket, so rows added or evicted meanwhile
  * neither restart nor repeat the walk (get_next_key on an evicted key
  * would start over). */
-static int traffic_rows(Egress *e, uint64_t cgroup_id, struct egress_traffic_key **ret_keys,
+static bool id_in(const uint64_t *ids, size_t n, uint64_t id) {
+        for (size_t i = 0; i < n; i++)
+                if (ids[i] == id)
+                        return true;
+        return false;
+}
+
+static int traffic_rows(Egress *e, const uint64_t *ids, size_t n_ids, struct egress_traffic_key **ret_keys,
                         struct egress_traffic_value **ret_vals, size_t *ret_n) {
         _cleanup_free_ struct egress_traffic_key *keys = NULL;
         _cleanup_free_ struct egress_traffic_value *vals = NULL;
-        int fd = bpf_map__fd(e->skel->maps.egress_traffic), r;
-        size_t max = bpf_map__max_entries(e->skel->maps.egress_traffic), n = 0, m = 0;
+        int fd = e->maps[MAP_TRAFFIC], r;
+        size_t max = e->traffic_rows, n = 0, m = 0;
         uint32_t batch = 0;
         bool first = true;
 
@@ -302,7 +893,7 @@ static int traffic_rows(Egress *e, uint64_t cgroup_id, struct egress_traffic_key
                 first = false;
         }
         for (size_t i = 0; i < n; i++)
-                if (keys[i].cgroup_id == cgroup_id) {
+                if (id_in(ids, n_ids, keys[i].cgroup_id)) {
                         keys[m] = keys[i];
                         vals[m++] = vals[i];
                 }
@@ -319,7 +910,7 @@ int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, siz
         size_t n;
         int r;
 
-        r = traffic_rows(e, t->cgroup_id, &keys, &vals, &n);
+        r = traffic_rows(e, &t->cgroup_id, 1, &keys, &vals, &n);
         if (r < 0)
                 return log_debug_errno(r, "bpf-egress: cannot read the traffic of cgroup %" PRIu64 ": %m",
                                        t->cgroup_id);
@@ -346,25 +937,128 @@ int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, siz
         return 0;
 }
 
+/* Whether the cgroup of id is stale: gone (the kernel finds no such id),
+ * or without our skb program linked (its supervisor died: its link fds
+ * went with it). Any other failure: not known to be stale. mount_fd is
+ * any fd on the cgroup2 mount; handle_type what cgroupfs hands out. */
+static bool cgroup_stale(const Egress *e, int mount_fd, int handle_type, uint64_t id) {
+        union {
+                struct file_handle fh;
+                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+        } h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = handle_type };
+        _cleanup_close_ int fd = -EBADF;
+        uint32_t ids[64], cnt = ELEMENTSOF(ids);
+
+        memcpy(h.fh.f_handle, &id, sizeof id);
+        fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ESTALE || errno == ENOENT;
+        if (bpf_prog_query(fd, BPF_CGROUP_INET_EGRESS, 0, NULL, ids, &cnt) < 0)
+                return false; /* E2BIG: many programs, ours may be among them */
+        for (uint32_t i = 0; i < cnt; i++)
+                if (ids[i] == e->skb_prog_id)
+                        return false;
+        return true;
+}
+
+/* Up to max keys of a hash map (whole keys of key_size bytes). */
+static size_t map_keys(int fd, void *keys, size_t key_size, size_t max) {
+        size_t n = 0;
+
+        while (n < max && bpf_map_get_next_key(fd, n == 0 ? NULL : (char *) keys + (n - 1) * key_size,
+                                               (char *) keys + n * key_size) == 0)
+                n++;
+        return n;
+}
+
+/* Deletes the entries of cgroups whose supervisor is gone, from the shared
+ * maps (nothing to do when they are private). Candidates are the keys of
+ * egress_rings (filed after the links, withdrawn last: a task owns entries
+ * only while its ring is filed) and of egress_tasks; the rules and traffic
+ * maps are walked only when one is stale. Bounded by the map sizes. */
+static void sweep_stale(Egress *e, int cgroup_fd) {
+        enum { MAX_IDS = 4096 }; /* max_entries of egress_tasks and egress_rings */
+        union {
+                struct file_handle fh;
+                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+        } h = { .fh.handle_bytes = sizeof(uint64_t) };
+        _cleanup_free_ uint64_t *ids = NULL;
+        _cleanup_free_ struct egress_key *rkeys = NULL;
+        _cleanup_free_ struct egress_traffic_key *tkeys = NULL;
+        _cleanup_free_ struct egress_traffic_value *tvals = NULL;
+        size_t n, n_stale = 0, n_rkeys = 0, n_tkeys = 0, rcap = 0;
+        int mnt_id;
+
+        if (!e->cached)
+                return;
+        if (name_to_handle_at(cgroup_fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+                return;
+        ids = calloc(2 * MAX_IDS, sizeof *ids);
+        if (!ids)
+                return;
+        n = map_keys(e->maps[MAP_RINGS], ids, sizeof *ids, MAX_IDS);
+        n += map_keys(e->maps[MAP_TASKS], ids + n, sizeof *ids, MAX_IDS);
+        /* Stale ones to the front, each once. */
+        for (size_t i = 0; i < n; i++)
+                if (!id_in(ids, n_stale, ids[i]) && cgroup_stale(e, cgroup_fd, h.fh.handle_type, ids[i]))
+                        ids[n_stale++] = ids[i];
+        if (n_stale == 0)
+                return;
+
+        for (size_t i = 0; i < n_stale; i++) {
+                (void) bpf_map_delete_elem(e->maps[MAP_TASKS], &ids[i]);
+                log_debug("bpf-egress: sweeping the entries of cgroup %" PRIu64 ", whose supervisor is gone", ids[i]);
+        }
+        /* The trie: keys first, then deletes (get_next_key after a deleted
+         * key would start over). */
+        for (;;) {
+                struct egress_key *grown;
+
+                if (n_rkeys == rcap) {
+                        if (rcap >= 65536) /* max_entries of egress_rules */
+                                break;
+                        rcap = rcap ? rcap * 2 : 256;
+                        grown = reallocarray(rkeys, rcap, sizeof *rkeys);
+                        if (!grown)
+                                break;
+                        rkeys = grown;
+                }
+                if (bpf_map_get_next_key(e->maps[MAP_RULES], n_rkeys ? &rkeys[n_rkeys - 1] : NULL,
+                                         &rkeys[n_rkeys]) < 0)
+                        break;
+                n_rkeys++;
+        }
+        for (size_t i = 0; i < n_rkeys; i++)
+                if (id_in(ids, n_stale, rkeys[i].cgroup_id))
+                        (void) bpf_map_delete_elem(e->maps[MAP_RULES], &rkeys[i]);
+        if (traffic_rows(e, ids, n_stale, &tkeys, &tvals, &n_tkeys) >= 0)
+                for (size_t i = 0; i < n_tkeys; i++)
+                        (void) bpf_map_delete_elem(e->maps[MAP_TRAFFIC], &tkeys[i]);
+        /* Last, as a task's own removal does. */
+        for (size_t i = 0; i < n_stale; i++)
+                (void) bpf_map_delete_elem(e->maps[MAP_RINGS], &ids[i]);
+}
+
 static void task_free(Egress *e, EgressTask *t) {
-        int rules_fd = bpf_map__fd(e->skel->maps.egress_rules);
         _cleanup_free_ struct egress_traffic_key *keys = NULL;
         _cleanup_free_ struct egress_traffic_value *vals = NULL;
         size_t n;
 
         /* Task entry first: from here the programs deny (fail closed) while
          * the links and rules go. */
-        (void) bpf_map_delete_elem(bpf_map__fd(e->skel->maps.egress_tasks), &t->cgroup_id);
-        for (size_t i = 0; i < _PROG_MAX; i++)
-                (void) bpf_link__destroy(t->links[i]);
+        (void) bpf_map_delete_elem(e->maps[MAP_TASKS], &t->cgroup_id);
+        close_fds(t->links, _PROG_MAX);
         for (size_t i = 0; i < t->n_rules; i++) {
                 struct egress_key key = key_of(t->cgroup_id, t->rules[i].addr, t->rules[i].prefix);
-                (void) bpf_map_delete_elem(rules_fd, &key); /* ENOENT for shared prefixes */
+                (void) bpf_map_delete_elem(e->maps[MAP_RULES], &key); /* ENOENT for shared prefixes */
         }
-        /* Last: with the entry and links gone nothing adds rows any more. */
-        if (traffic_rows(e, t->cgroup_id, &keys, &vals, &n) >= 0)
+        /* With the entry and links gone nothing adds rows any more. */
+        if (traffic_rows(e, &t->cgroup_id, 1, &keys, &vals, &n) >= 0)
                 for (size_t i = 0; i < n; i++) /* ENOENT when the LRU evicted it meanwhile */
-                        (void) bpf_map_delete_elem(bpf_map__fd(e->skel->maps.egress_traffic), &keys[i]);
+                        (void) bpf_map_delete_elem(e->maps[MAP_TRAFFIC], &keys[i]);
+        /* Last: the ring marks the cgroup's entries as ours (see sweep_stale). */
+        if (t->ring_filed)
+                (void) bpf_map_delete_elem(e->maps[MAP_RINGS], &t->cgroup_id);
         for (EgressTask **p = &e->tasks; *p; p = &(*p)->next)
                 if (*p == t) {
                         *p = t->next;
@@ -376,18 +1070,19 @@ static void task_free(Egress *e, EgressTask *t) {
 
 int egress_task_add(Egress *e, int cgroup_fd, uint64_t cgroup_id, const NetRule *rules, size_t n_rules,
                     bool audit, EgressTask **ret) {
-        struct egress_task info = { .flags = EGRESS_TASK_TRACKED | (audit ? EGRESS_TASK_AUDIT : 0) };
-        struct bpf_program *progs[_PROG_MAX] = {
-                e->skel->progs.egress_connect4, e->skel->progs.egress_connect6, e->skel->progs.egress_sendmsg4,
-                e->skel->progs.egress_sendmsg6, e->skel->progs.egress_skb,
-        };
-        int tasks_fd = bpf_map__fd(e->skel->maps.egress_tasks), r;
+        struct egress_task info;
+        _cleanup_free_ struct egress_value *vals = NULL;
         EgressTask *t;
+        int r;
 
         if (n_rules >= EGRESS_TASK_MAX_RULES)
                 return log_error_errno(-E2BIG, "bpf-egress: %zu rules, at most %d per task", n_rules,
                                        EGRESS_TASK_MAX_RULES - 1);
-        if (bpf_map_lookup_elem(tasks_fd, &cgroup_id, &info) == 0)
+        if (!e->swept) {
+                e->swept = true;
+                sweep_stale(e, cgroup_fd);
+        }
+        if (bpf_map_lookup_elem(e->maps[MAP_TASKS], &cgroup_id, &info) == 0)
                 return log_error_errno(-EEXIST, "bpf-egress: cgroup %" PRIu64 " already has a task", cgroup_id);
         info = (struct egress_task) { .flags = EGRESS_TASK_TRACKED | (audit ? EGRESS_TASK_AUDIT : 0) };
 
@@ -395,6 +1090,8 @@ int egress_task_add(Egress *e, int cgroup_fd, uint64_t cgroup_id, const NetRule 
         if (!t)
                 return -ENOMEM;
         t->cgroup_id = cgroup_id;
+        for (size_t i = 0; i < _PROG_MAX; i++)
+                t->links[i] = -EBADF;
         t->rules = calloc(n_rules + 1, sizeof *t->rules);
         if (!t->rules) {
                 free(t);
@@ -420,24 +1117,39 @@ int egress_task_add(Egress *e, int cgroup_fd, uint64_t cgroup_id, const NetRule 
                 t->n_rules++;
         }
 
-        r = write_keys(e, t, (const uint8_t[16]) {}, 0);
+        /* Folded before anything reaches the kernel: -E2BIG leaves nothing. */
+        r = fold_keys(t, (const uint8_t[16]) {}, 0, &vals);
         if (r == -E2BIG)
                 log_error_errno(r, "bpf-egress: more than %d port ranges apply to one prefix, refusing the rules",
                                 EGRESS_MAX_RANGES);
         if (r < 0)
                 goto fail;
 
+        /* Links, then the ring, then the rules, then the task entry: the
+         * sweep of other supervisors takes an id with a ring but without our
+         * link for a dead task's, and until the task entry exists the linked
+         * programs deny all. */
         for (size_t i = 0; i < _PROG_MAX; i++) {
-                t->links[i] = bpf_program__attach_cgroup(progs[i], cgroup_fd);
-                if (!t->links[i]) {
-                        r = log_error_errno(negative_errno(), "bpf-egress: cannot link %s to cgroup %" PRIu64 ": %m",
-                                            bpf_program__name(progs[i]), cgroup_id);
+                t->links[i] = bpf_link_create(e->progs[i], cgroup_fd, prog_defs[i].attach, NULL);
+                if (t->links[i] < 0) {
+                        r = log_error_errno(t->links[i], "bpf-egress: cannot link %s to cgroup %" PRIu64 ": %m",
+                                            prog_defs[i].pin, cgroup_id);
+                        t->links[i] = -EBADF;
                         goto fail;
                 }
         }
+        r = bpf_map_update_elem(e->maps[MAP_RINGS], &cgroup_id, &e->ring, BPF_NOEXIST);
+        if (r < 0) {
+                log_error_errno(r, "bpf-egress: cannot file the ring of cgroup %" PRIu64 ": %m", cgroup_id);
+                goto fail;
+        }
+        t->ring_filed = true;
+        r = put_keys(e, t, (const uint8_t[16]) {}, 0, vals);
+        if (r < 0)
+                goto fail;
 
         /* Last: until the task entry exists the linked programs deny all. */
-        r = bpf_map_update_elem(tasks_fd, &cgroup_id, &info, BPF_NOEXIST);
+        r = bpf_map_update_elem(e->maps[MAP_TASKS], &cgroup_id, &info, BPF_NOEXIST);
         if (r < 0) {
                 log_error_errno(r, "bpf-egress: cannot add cgroup %" PRIu64 ": %m", cgroup_id);
                 goto fail;
@@ -498,7 +1210,7 @@ int egress_task_counters(Egress *e, const EgressTask *t, EgressCounters *ret) {
         struct egress_task info;
         int r;
 
-        r = bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.egress_tasks), &t->cgroup_id, &info);
+        r = bpf_map_lookup_elem(e->maps[MAP_TASKS], &t->cgroup_id, &info);
         if (r < 0)
                 return r;
         *ret = (EgressCounters) { .allowed = info.allowed, .denied = info.denied, .lost = info.lost };

@@ -5,12 +5,21 @@
  * enforced on connect()/sendmsg() and on every outgoing packet, with each
  * decision reported through a ring buffer.
  *
- * One Egress per supervisor holds the loaded programs and maps; one
- * EgressTask per task holds its links to the task's cgroup v2 directory and
- * its map entries. Links are bpf_links owned by our fds: if the supervisor
- * dies the kernel detaches them, and the task's sockets lose nothing but
- * the wall's policy -- so a task must not outlive its supervisor (it is
- * killed with its cgroup). */
+ * One Egress per supervisor holds the programs and maps; one EgressTask per
+ * task holds its links to the task's cgroup v2 directory and its map
+ * entries. The programs and maps are loaded once per boot and pinned in
+ * bpffs ($STOCKADE_BPF_DIR, default /sys/fs/bpf/stockade; empty: off), and
+ * every later Egress reuses them: the tasks of all supervisors then share
+ * the maps (keyed by cgroup id), while each Egress has a ring buffer of its
+ * own and receives its own tasks' events only. Without bpffs an Egress
+ * loads them privately, verifying them as before. See
+ * supervisor/bpf-egress.c.
+ *
+ * Links are bpf_links owned by our fds: if the supervisor dies the kernel
+ * detaches them, and the task's sockets lose nothing but the wall's policy
+ * -- so a task must not outlive its supervisor (it is killed with its
+ * cgroup). Its entries in the shared maps stay behind until another
+ * supervisor sweeps them (at its first task). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,8 +44,9 @@ typedef struct EgressCounters {
 /* What a task sent to one destination, as its packets left (the skb hook):
  * every packet let out to a non-loopback destination, audit mode's
  * would-be-denied included. Rows live in one LRU map of
- * EGRESS_TRAFFIC_MAX_ROWS (egress.h) per Egress: past that, the least
- * recently updated rows of all its tasks are dropped. */
+ * EGRESS_TRAFFIC_MAX_ROWS (egress.h) shared by every Egress using the
+ * pinned maps (per Egress when private): past that, the least recently
+ * updated rows of all their tasks are dropped. */
 typedef struct EgressTraffic {
         uint8_t family;   /* AF_INET or AF_INET6 */
         uint8_t proto;    /* IPPROTO_* */
@@ -48,8 +58,21 @@ typedef struct EgressTraffic {
 
 typedef void (*EgressEventFn)(const struct egress_event *ev, void *userdata);
 
-/* Loads and verifies the programs, once per supervisor. -errno, logged. */
+/* Opens the pinned programs and maps, or loads, verifies and pins them
+ * when there are none for this build (under a lock: supervisors starting
+ * together load them once); loads them privately when the cache is
+ * unavailable. -errno, logged: only when the kernel refuses the programs,
+ * never for the cache. */
 int egress_open(Egress **ret);
+
+/* Whether e reused pinned programs (rather than verifying them itself). */
+bool egress_cached(const Egress *e);
+
+/* Unpins every egress-* set under $STOCKADE_BPF_DIR (default
+ * /sys/fs/bpf/stockade), any build's, and removes the directory when then
+ * empty. Open Egresses keep working (they hold their fds); the next
+ * egress_open() loads and pins afresh. For tests and operators. -errno. */
+int egress_cache_drop(void);
 
 /* Detaches and frees every task still added (their EgressTask pointers are
  * then invalid), closes programs and maps. NULL-safe; returns NULL. */
@@ -62,7 +85,9 @@ int egress_ring_fd(Egress *e);
  * Returns the number consumed, or -errno. */
 int egress_consume(Egress *e, EgressEventFn cb, void *userdata);
 
-/* Events lost for sockets with no task entry (the task counters cannot hold them). */
+/* Events lost for sockets with no task entry (the task counters cannot hold
+ * them), since e was opened. With the pinned maps the counter is shared:
+ * this counts such losses of every supervisor, not only e's. */
 int egress_lost_untracked(Egress *e, uint64_t *ret);
 
 /* Installs the allowlist rules[0..n_rules) for the task in cgroup_id (the

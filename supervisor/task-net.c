@@ -46,8 +46,9 @@ int supervisor_net_open(SupervisorNet *n, const char **reterr_what) {
         if (r < 0)
                 goto fail;
         n->opened = true;
-        log_debug("network wall ready in %.1f ms: sweep %.1f, programs %.1f, host rules %.1f, resolver %.1f",
-                  monotonic_ms() - t0, t1 - t0, t2 - t1, t3 - t2, monotonic_ms() - t3);
+        log_debug("network wall ready in %.1f ms: programs %.1f (%s), host rules %.1f, resolver %.1f",
+                  monotonic_ms() - t0, t2 - t1, egress_cached(n->egress) ? "cached" : "loaded", t3 - t2,
+                  monotonic_ms() - t3);
         *reterr_what = NULL;
         return 0;
 fail:

@@ -20,9 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +80,72 @@ static void sweep_stale_cgroups(void) {
                         (void) usleep(10 * 1000); /* bounded: the kill is asynchronous */
         }
         cgroup_layout_done(&l);
+}
+
+/* The pinned program cache goes to a bpffs of our own: the runner (where
+ * unchecked fixtures run) moves to a private mount namespace and mounts a
+ * fresh bpffs over /sys/fs/bpf, so whatever the tests pin dies with the
+ * runner, however it ends. Where that is impossible, a directory of the
+ * host's bpffs named by our pid, removed at teardown (and, should the
+ * runner die, by the next run's setup). Tests run in children: they
+ * inherit both the namespace and STOCKADE_BPF_DIR. */
+static char bpf_dir[PATH_MAX];
+
+static void remove_tree(const char *path) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char sub[PATH_MAX + NAME_MAX + 2];
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                (void) snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+                if (de->d_type == DT_DIR)
+                        remove_tree(sub);
+                else
+                        (void) unlink(sub);
+        }
+        (void) rmdir(path);
+}
+
+static void setup_bpf_dir(void) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct statfs sfs;
+        struct dirent *de;
+
+        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+            mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0) {
+                (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-test");
+                (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
+                return;
+        }
+        /* The host's bpffs, if mounted: sweep what dead runners left. */
+        d = statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC ? opendir("/sys/fs/bpf") : NULL;
+        while (d && (de = readdir(d))) {
+                char path[32 + NAME_MAX];
+                int pid;
+                if (sscanf(de->d_name, "stockade-test-%d", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                (void) snprintf(path, sizeof path, "/sys/fs/bpf/%s", de->d_name);
+                remove_tree(path);
+        }
+        (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-test-%d", getpid());
+        (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
+}
+
+static void teardown_bpf_dir(void) {
+        (void) egress_cache_drop();
+        remove_tree(bpf_dir); /* anything else a failed test put there */
+}
+
+static void setup_kernel(void) {
+        sweep_stale_cgroups();
+        setup_bpf_dir();
+}
+
+static void teardown_kernel(void) {
+        sweep_stale_cgroups();
+        teardown_bpf_dir();
 }
 
 _noreturn_ static void serve(int ready_fd) {
@@ -369,14 +438,14 @@ static unsigned map_entries_of(uint64_t cgid) {
                         continue;
                 if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.key_size > sizeof key ||
                     (strcmp(info.name, "egress_rules") != 0 && strcmp(info.name, "egress_tasks") != 0 &&
-                     strcmp(info.name, "egress_traffic") != 0)) {
+                     strcmp(info.name, "egress_traffic") != 0 && strcmp(info.name, "egress_rings") != 0)) {
                         (void) close(fd);
                         continue;
                 }
                 while (bpf_map_get_next_key(fd, prev, next) == 0) {
                         uint64_t k;
-                        /* egress_rules: after prefixlen; egress_tasks and
-                         * egress_traffic: first. */
+                        /* egress_rules: after prefixlen; egress_tasks,
+                         * egress_traffic and egress_rings: first. */
                         memcpy(&k, strcmp(info.name, "egress_rules") == 0 ? next + 4 : next, sizeof k);
                         found += k == cgid;
                         memcpy(key, next, info.key_size);
@@ -829,12 +898,299 @@ START_TEST(test_skb_v6_ext_headers) {
 }
 END_TEST
 
+/* ---- the pinned cache ------------------------------------------------- */
+
+/* Objects pinned in the cache's egress-* directories (-1: no base dir). */
+static int pinned_objects(void) {
+        _cleanup_(closedirp) DIR *d = opendir(bpf_dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                _cleanup_(closedirp) DIR *sub = NULL;
+                char path[PATH_MAX + NAME_MAX + 2];
+                struct dirent *x;
+                struct stat st;
+
+                if (strncmp(de->d_name, "egress-", 7) != 0)
+                        continue;
+                (void) snprintf(path, sizeof path, "%s/%s", bpf_dir, de->d_name);
+                ck_assert_int_eq(stat(path, &st), 0);
+                ck_assert_uint_eq(st.st_mode & 07777, 0700);
+                sub = opendir(path);
+                while (sub && (x = readdir(sub)))
+                        n += x->d_name[0] != '.';
+        }
+        return n;
+}
+
+/* The id of the program linked to cgroup_fd for egress packets. */
+static uint32_t linked_skb_prog(int cgroup_fd) {
+        __u32 ids[4], cnt = ELEMENTSOF(ids);
+
+        ck_assert_int_eq(bpf_prog_query(cgroup_fd, BPF_CGROUP_INET_EGRESS, 0, NULL, ids, &cnt), 0);
+        ck_assert_uint_eq(cnt, 1);
+        return ids[0];
+}
+
+/* The first open pins, a second Egress (and a second process) reuses the
+ * programs, and the reused ones enforce. */
+START_TEST(test_cache_pin_and_reuse) {
+        const NetRule rules[] = { rule("100.127.0.1/32", 80, 80, TCP) };
+        Egress *e1 = NULL, *e2 = NULL;
+        EgressTask *t1 = NULL, *t2 = NULL;
+        Events evs = {};
+        const struct egress_event *ev;
+        uint64_t id1, id2;
+        int cg1, cg2, status;
+        pid_t pid;
+
+        setup_network();
+        cg1 = make_cgroup(&id1);
+        cg2 = make_cgroup(&id2);
+        ck_assert_int_eq(egress_cache_drop(), 0);
+        ck_assert_int_eq(pinned_objects(), -1);
+
+        ck_assert_int_eq(egress_open(&e1), 0);
+        ck_assert(!egress_cached(e1));
+        ck_assert_int_eq(pinned_objects(), 10); /* 5 programs, 5 maps */
+
+        ck_assert_int_eq(egress_open(&e2), 0);
+        ck_assert(egress_cached(e2));
+        ck_assert_int_eq(egress_task_add(e1, cg1, id1, rules, 1, false, &t1), 0);
+        ck_assert_int_eq(egress_task_add(e2, cg2, id2, rules, 1, false, &t2), 0);
+        ck_assert_uint_eq(linked_skb_prog(cg1), linked_skb_prog(cg2)); /* the very same program */
+        /* One task per cgroup across supervisors too (the task map is shared). */
+        ck_assert_int_eq(egress_task_add(e2, cg1, id1, rules, 1, false, &(EgressTask *) { NULL }), -EEXIST);
+
+        ck_assert_int_eq(probe_in(cg2, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cg2, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        ck_assert_int_eq(probe_in(cg2, PING, "100.127.0.1", 0), EPERM);
+        ck_assert_int_ge(egress_consume(e2, collect, &evs), 3);
+        ev = find_event(&evs, id2, EGRESS_HOOK_CONNECT4, "100.127.0.1", 443);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_uint_eq(ev->verdict, EGRESS_VERDICT_DENY);
+
+        /* A second supervisor process reuses them as well. */
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                Egress *e3 = NULL;
+                _exit(egress_open(&e3) < 0 ? 2 : egress_cached(e3) ? 0 : 1);
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+        t2 = egress_task_remove(e2, t2);
+        ck_assert_uint_eq(map_entries_of(id2), 0);
+        e2 = egress_close(e2);
+        /* e1's task is untouched by e2's going. */
+        ck_assert_int_eq(probe_in(cg1, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cg1, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        e1 = egress_close(e1);
+        ck_assert_uint_eq(map_entries_of(id1), 0);
+        ck_assert_uint_eq(attached_progs(cg1), 0);
+        ck_assert_int_eq(pinned_objects(), 10); /* the cache outlives its supervisors */
+        (void) close(cg1);
+        (void) close(cg2);
+}
+END_TEST
+
+/* Two supervisors at once, each with tasks: each receives only its own
+ * tasks' events. */
+START_TEST(test_cache_events_per_supervisor) {
+        const NetRule rules[] = { rule("100.127.0.1/32", 80, 80, TCP) };
+        Egress *e1 = NULL, *e2 = NULL;
+        EgressTask *a1 = NULL, *b1 = NULL, *a2 = NULL;
+        Events ev1 = {}, ev2 = {};
+        uint64_t ida1, idb1, ida2;
+        int cga1, cgb1, cga2;
+
+        setup_network();
+        cga1 = make_cgroup(&ida1);
+        cgb1 = make_cgroup(&idb1);
+        cga2 = make_cgroup(&ida2);
+        ck_assert_int_eq(egress_open(&e1), 0);
+        ck_assert_int_eq(egress_open(&e2), 0);
+        ck_assert(egress_cached(e2));
+        ck_assert_int_eq(egress_task_add(e1, cga1, ida1, rules, 1, false, &a1), 0);
+        ck_assert_int_eq(egress_task_add(e1, cgb1, idb1, rules, 1, true, &b1), 0);
+        ck_assert_int_eq(egress_task_add(e2, cga2, ida2, rules, 1, false, &a2), 0);
+
+        ck_assert_int_eq(probe_in(cga1, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cgb1, TCP_ECHO, "100.127.0.1", 443), 0); /* audit */
+        ck_assert_int_eq(probe_in(cga2, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        ck_assert_int_eq(probe_in(cga2, UDP_SEND, "100.127.0.2", 53), EPERM);
+
+        ck_assert_int_eq(egress_consume(e1, collect, &ev1), 2);
+        ck_assert_int_eq(egress_consume(e2, collect, &ev2), 2);
+        for (size_t i = 0; i < ev1.n; i++)
+                ck_assert(ev1.ev[i].cgroup_id == ida1 || ev1.ev[i].cgroup_id == idb1);
+        for (size_t i = 0; i < ev2.n; i++)
+                ck_assert_uint_eq(ev2.ev[i].cgroup_id, ida2);
+        ck_assert_ptr_nonnull(find_event(&ev1, ida1, EGRESS_HOOK_CONNECT4, "100.127.0.1", 80));
+        ck_assert_ptr_nonnull(find_event(&ev1, idb1, EGRESS_HOOK_CONNECT4, "100.127.0.1", 443));
+        ck_assert_ptr_nonnull(find_event(&ev2, ida2, EGRESS_HOOK_CONNECT4, "100.127.0.1", 443));
+        ck_assert_ptr_nonnull(find_event(&ev2, ida2, EGRESS_HOOK_SENDMSG4, "100.127.0.2", 53));
+
+        /* Nothing more arrived late on the other ring. */
+        ck_assert_int_eq(egress_consume(e1, collect, &ev1), 0);
+        e1 = egress_close(e1);
+        ck_assert_int_eq(probe_in(cga2, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(egress_consume(e2, collect, &ev2), 1);
+        e2 = egress_close(e2);
+        ck_assert_uint_eq(map_entries_of(ida1) + map_entries_of(idb1) + map_entries_of(ida2), 0);
+        (void) close(cga1);
+        (void) close(cgb1);
+        (void) close(cga2);
+}
+END_TEST
+
+/* A supervisor killed with tasks leaves their entries in the shared maps;
+ * the next supervisor's first task sweeps them: one cgroup still there
+ * (its links died with the supervisor), one removed. */
+START_TEST(test_cache_sweep_killed) {
+        const NetRule rules[] = { rule("100.127.0.0/16", 80, 80, TCP), rule("fd00:5ec::/64", 443, 443, TCP) };
+        Egress *e = NULL;
+        EgressTask *t = NULL;
+        uint64_t ida, idb, idc;
+        int cga, cgb, cgc, pfd[2], status;
+        char c;
+        pid_t pid;
+
+        setup_network();
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        cgc = make_cgroup(&idc);
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                Egress *k = NULL;
+                EgressTask *x = NULL, *y = NULL;
+                (void) close(pfd[0]);
+                if (egress_open(&k) < 0 || egress_task_add(k, cga, ida, rules, 2, false, &x) < 0 ||
+                    egress_task_add(k, cgb, idb, rules, 2, false, &y) < 0)
+                        _exit(1);
+                /* Traffic rows too. */
+                if (probe_in(cga, TCP_ECHO, "100.127.0.1", 80) != 0 || write(pfd[1], "x", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(1);
+        }
+        (void) close(pfd[1]);
+        ck_assert_int_eq(read(pfd[0], &c, 1), 1);
+        (void) close(pfd[0]);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+        ck_assert_uint_ge(map_entries_of(ida), 5); /* task, ring, 3 rules, traffic */
+        ck_assert_uint_ge(map_entries_of(idb), 5);
+        ck_assert_uint_eq(attached_progs(cga), 0);
+        ck_assert_int_eq(rmdir(cgroup_paths[1]), 0); /* cgb: gone */
+        /* The links are gone, the entries fail closed meanwhile: the
+         * cgroup without the wall reaches anything. */
+        ck_assert_int_eq(probe_in(cga, TCP_ECHO, "100.127.0.1", 443), 0);
+
+        ck_assert_int_eq(egress_open(&e), 0);
+        ck_assert(egress_cached(e));
+        ck_assert_int_eq(egress_task_add(e, cgc, idc, rules, 2, false, &t), 0);
+        ck_assert_uint_eq(map_entries_of(ida), 0);
+        ck_assert_uint_eq(map_entries_of(idb), 0);
+        ck_assert_uint_ge(map_entries_of(idc), 5 - 1); /* no traffic yet */
+        /* The live task is untouched and the swept cgroup may get a task again. */
+        ck_assert_int_eq(probe_in(cgc, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cgc, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        t = egress_task_remove(e, t);
+        ck_assert_int_eq(egress_task_add(e, cga, ida, rules, 2, false, &t), 0);
+        ck_assert_int_eq(probe_in(cga, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        e = egress_close(e);
+        ck_assert_uint_eq(map_entries_of(ida) + map_entries_of(idc), 0);
+        (void) close(cga);
+        (void) close(cgb);
+        (void) close(cgc);
+}
+END_TEST
+
+/* egress_cache_drop() unpins everything; open Egresses keep working, and
+ * the next open loads and pins afresh. */
+START_TEST(test_cache_drop) {
+        const NetRule rules[] = { rule("100.127.0.1/32", 80, 80, TCP) };
+        Egress *e1 = NULL, *e2 = NULL;
+        EgressTask *t = NULL;
+        uint64_t id;
+        int cg;
+        struct stat st;
+
+        setup_network();
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(egress_open(&e1), 0);
+        ck_assert_int_eq(pinned_objects(), 10);
+        ck_assert_int_eq(egress_cache_drop(), 0);
+        ck_assert_int_eq(stat(bpf_dir, &st), -1);
+        ck_assert_int_eq(errno, ENOENT);
+        ck_assert_int_eq(egress_cache_drop(), 0); /* nothing to drop */
+
+        ck_assert_int_eq(egress_task_add(e1, cg, id, rules, 1, false, &t), 0);
+        ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 443), EPERM);
+
+        ck_assert_int_eq(egress_open(&e2), 0);
+        ck_assert(!egress_cached(e2));
+        ck_assert_int_eq(pinned_objects(), 10);
+        e2 = egress_close(e2);
+        e1 = egress_close(e1);
+        ck_assert_uint_eq(map_entries_of(id), 0);
+        (void) close(cg);
+}
+END_TEST
+
+/* Not on bpffs (or switched off): loaded privately, nothing created. */
+START_TEST(test_cache_unavailable) {
+        const NetRule rules[] = { rule("100.127.0.1/32", 80, 80, TCP) };
+        char tmp[] = "/tmp/stockade-egress-test-XXXXXX", dir[PATH_MAX];
+        Egress *e1 = NULL, *e2 = NULL;
+        EgressTask *t = NULL;
+        Events evs = {};
+        uint64_t id;
+        int cg;
+
+        setup_network();
+        cg = make_cgroup(&id);
+        ck_assert_ptr_nonnull(mkdtemp(tmp));
+        (void) snprintf(dir, sizeof dir, "%s/bpf", tmp);
+        ck_assert_int_eq(setenv("STOCKADE_BPF_DIR", dir, 1), 0);
+        ck_assert_int_eq(egress_open(&e1), 0);
+        ck_assert(!egress_cached(e1));
+        ck_assert_int_eq(egress_open(&e2), 0);
+        ck_assert(!egress_cached(e2));
+        ck_assert_int_eq(rmdir(tmp), 0); /* empty: nothing made there */
+        e2 = egress_close(e2);
+
+        ck_assert_int_eq(egress_task_add(e1, cg, id, rules, 1, false, &t), 0);
+        ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 80), 0);
+        ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 443), EPERM);
+        ck_assert_int_eq(egress_consume(e1, collect, &evs), 2);
+        e1 = egress_close(e1);
+
+        ck_assert_int_eq(setenv("STOCKADE_BPF_DIR", "", 1), 0);
+        ck_assert_int_eq(egress_open(&e1), 0);
+        ck_assert(!egress_cached(e1));
+        e1 = egress_close(e1);
+        ck_assert_uint_eq(map_entries_of(id), 0);
+        (void) close(cg);
+}
+END_TEST
+
 static Suite *egress_suite(void) {
         Suite *s = suite_create("egress");
         TCase *tc = tcase_create("kernel");
 
         tcase_set_timeout(tc, 60);
-        tcase_add_unchecked_fixture(tc, sweep_stale_cgroups, sweep_stale_cgroups);
+        tcase_add_unchecked_fixture(tc, setup_kernel, teardown_kernel);
         tcase_add_checked_fixture(tc, NULL, cleanup_test);
         tcase_add_test(tc, test_tcp_udp_v4_v6_mapped);
         tcase_add_test(tc, test_folding);
@@ -843,6 +1199,11 @@ static Suite *egress_suite(void) {
         tcase_add_test(tc, test_dynamic_expiry);
         tcase_add_test(tc, test_skb_wall);
         tcase_add_test(tc, test_skb_v6_ext_headers);
+        tcase_add_test(tc, test_cache_pin_and_reuse);
+        tcase_add_test(tc, test_cache_events_per_supervisor);
+        tcase_add_test(tc, test_cache_sweep_killed);
+        tcase_add_test(tc, test_cache_drop);
+        tcase_add_test(tc, test_cache_unavailable);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -209,6 +209,9 @@ tap_begin() {
         chmod 0755 "$T"
         # Every run of this test journals here, never to the host's journal.
         export STOCKADE_JOURNAL=$T/journal
+        # No pinned BPF programs outlive a test (test-network.sh uses a
+        # cache of its own): an empty value turns the cache off.
+        export STOCKADE_BPF_DIR=
         # shellcheck disable=SC2034 # for the test scripts
         EXPECT_BACKEND=$(expected_backend)
         SLACK_MS=${STOCKADE_TEST_SLACK_MS:-0}

@@ -102,6 +102,11 @@ STOCKADE=$T/stockade-in-h
 NETOPTS=(--net-pool 100.64.0.0/16,fd00:5ec:ade::/48 --dns-upstream "$SRV")
 
 LINKS_BEFORE=$(bpftool link list 2>/dev/null | grep -c '^[0-9]')
+# The programs are pinned and reused across supervisors: in a cache of this
+# test's own, removed at the end.
+if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) == bpf_fs ]]; then
+        export STOCKADE_BPF_DIR=/sys/fs/bpf/stockade-it-${T##*.}
+fi
 
 # ---- profiles
 profile() { # NAME MODE ALLOW-YAML...
@@ -271,6 +276,12 @@ is "$(inh ip -o link show | grep -c ' stkv')" 0 "no veth remains"
 is "$(inh ip -o addr show | grep -c '100\.64\.')" 0 "no pool address remains"
 is "$(inh nft list tables 2>/dev/null | grep -c stockade)" 0 "no nft table remains"
 is "$(bpftool link list 2>/dev/null | grep -c '^[0-9]')" "$LINKS_BEFORE" "no BPF link remains"
-is "$(ls /sys/fs/bpf 2>/dev/null | grep -c stockade)" 0 "nothing is pinned"
+if [[ -n ${STOCKADE_BPF_DIR:-} ]]; then
+        check "the programs were pinned in the test's cache" test -d "$STOCKADE_BPF_DIR"
+        sbx cached --profile "$T/it-a.yaml" "${NETOPTS[@]}" -v -- /bin/true
+        like "$(grep 'network wall ready' "$ERR")" 'cached' "a later supervisor reuses the pinned programs"
+        rm -rf -- "$STOCKADE_BPF_DIR"
+fi
+is "$(find /sys/fs/bpf -maxdepth 1 -name 'stockade*' 2>/dev/null | wc -l)" 0 "nothing is pinned"
 
 done_testing

@@ -84,6 +84,8 @@ int main(int argc, char **argv) {
         EgressTask *t = NULL;
         uint64_t id;
 
+        /* connect() latency only: no programs pinned for other supervisors. */
+        (void) setenv("STOCKADE_BPF_DIR", "", 1);
         for (int i = 1; i < argc; i++) {
                 if (streq(argv[i], "--iterations") && i + 1 < argc)
                         iterations = atoi(argv[++i]);

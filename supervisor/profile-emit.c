@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* profile_to_yaml(): the canonical form of a resolved profile, what
  * `stockade profile show` prints and what Profile.sha256 hashes. Fixed
- * key order, every key present, values resolved and written one way, no
- * comments; it loads back to the same profile. */
+ * key order, every key present (but observe: emit_observe()), values
+ * resolved and written one way, no comments; it loads back to the same
+ * profile. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,23 @@ static void emit_seccomp(ProfileWriter *w, const SeccompPolicy *s) {
         profile_writer_mapping_end(w);
 }
 
+/* Added to the format after profiles were hashed: left out while it and
+ * what the parents resolve it to are the defaults, so that every profile
+ * that does not use it keeps its canonical form and hash. Spelled out
+ * otherwise, all keys, so that it loads back through the same parents to
+ * the same values. */
+static void emit_observe(ProfileWriter *w, const Profile *p) {
+        if (!p->observe_in_parents && profile_observe_is_default(&p->observe))
+                return;
+        key(w, "observe");
+        profile_writer_mapping_begin(w, false);
+        key(w, "shape");
+        profile_writer_plain(w, p->observe.shape ? "true" : "false");
+        strv(w, "watch", p->observe.watch);
+        pair_u64(w, "event_budget", p->observe.event_budget);
+        profile_writer_mapping_end(w);
+}
+
 char *profile_to_yaml(const Profile *p) {
         _cleanup_(profile_writer_freep) ProfileWriter *w = NULL;
         char *text = NULL;
@@ -221,6 +239,7 @@ char *profile_to_yaml(const Profile *p) {
         emit_env(w, p);
         emit_secrets(w, p);
         emit_seccomp(w, &p->seccomp);
+        emit_observe(w, p);
         profile_writer_mapping_end(w);
         if (profile_writer_finish(w, &text) < 0)
                 return NULL;

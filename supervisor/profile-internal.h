@@ -141,8 +141,13 @@ typedef enum ProfileField {
         PF_NAMESPACES,
         PF_IOCTL_DENY,
         PF_KEEP_CODE, /* Added in v1 after the first release of the format */
+        PF_OBSERVE_SHAPE, /* observe: added in v1 too */
+        PF_OBSERVE_WATCH,
+        PF_OBSERVE_BUDGET,
         _PF_MAX,
 } ProfileField;
+
+_Static_assert(_PF_MAX <= 64, "ProfileLayer.set has one bit per field");
 
 /* What one file says. p holds the values of the fields in set (lists
  * exactly as the file gives them, duplicates dropped); everything else in
@@ -174,6 +179,8 @@ int profile_defaults(Profile *ret);
 /* Applies l over the resolved r; problems that need the merged result go
  * to pp. -ENOMEM or 0 (check pp->n). */
 int profile_merge_layer(Profile *r, const ProfileLayer *l, ProfileProblems *pp);
+/* Does o hold the built-in defaults of observe? */
+bool profile_observe_is_default(const ProfileObserve *o);
 /* Puts the lists whose order carries no meaning in canonical order. */
 void profile_normalize(Profile *p);
 
@@ -184,6 +191,10 @@ bool env_glob_valid(const char *s);
 bool secret_name_valid(const char *s);
 /* Absolute, no ".." component, shorter than PATH_MAX. NULL or why not. */
 const char *path_problem(const char *s);
+/* An observe.watch pattern: an absolute PREFIX, or PREFIX*SUFFIX with one
+ * '*' (PROFILE_OBSERVE_PREFIX_MAX / _SUFFIX_MAX bytes). NULL or why not,
+ * written to follow the quoted pattern. */
+const char *watch_pattern_problem(const char *s);
 
 int errno_from_name(const char *s); /* > 0, or -EINVAL */
 const char *errno_to_name(int e);   /* NULL when unknown */

@@ -3,8 +3,8 @@
  * value by value, with where each key and value is. Walks the document
  * along the format's fixed schema (never recursively: aliases may make the
  * node graph cyclic) and reports every problem, not just the first. The
- * top-level keys, limits, filesystem, env and secrets are here; network
- * and seccomp in profile-layer-rules.c. */
+ * top-level keys, limits, filesystem, env, secrets and observe are here;
+ * network and seccomp in profile-layer-rules.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -144,7 +144,11 @@ static const struct LimitSpec {
         { PF_OPEN_FILES, LIMIT_COUNT, offsetof(Profile, nofile), 16, 1048576, false, 0 },
         { PF_FILE_SIZE, LIMIT_SIZE, offsetof(Profile, fsize_bytes), 0, UINT64_MAX, true, 0 },
         { PF_OUTPUT, LIMIT_SIZE, offsetof(Profile, output_bytes), 0, UINT64_MAX, false, 0 },
+        /* Not a limit of the task's but a number checked the same way; the last entry. */
+        { PF_OBSERVE_BUDGET, LIMIT_COUNT, offsetof(Profile, observe.event_budget), 1, PROFILE_OBSERVE_BUDGET_MAX,
+          false, 0 },
 };
+#define LIMIT_OBSERVE_BUDGET ((int) ELEMENTSOF(limits) - 1)
 
 static int on_limit(Walk *w, const char *path, int key, int value, int arg) {
         static const char *const what[] = {
@@ -488,6 +492,39 @@ static int on_secrets(Walk *w, const char *path, int key, int value, _unused_ in
         return 0;
 }
 
+/* ---- observe ---- */
+
+static int on_observe_shape(Walk *w, const char *path, int key, int value, _unused_ int arg) {
+        bool v;
+        if (parse_bool(w, path, key, value, &v) < 0)
+                return 0;
+        w->l->p.observe.shape = v;
+        layer_set(w, PF_OBSERVE_SHAPE, key, value);
+        return 0;
+}
+
+static int item_watch(Walk *w, const char *path, int item, const char *t, char **ret) {
+        const char *why = watch_pattern_problem(t);
+        char shown[80];
+
+        if (why) {
+                layer_problem(w, layer_mark(w, item), path, "'%s' %s", profile_shown(t, shown), why);
+                return 1;
+        }
+        *ret = strdup(t);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int on_observe_watch(Walk *w, const char *path, int key, int value, _unused_ int arg) {
+        if (layer_kind(w, value) == PROFILE_NODE_SEQUENCE &&
+            profile_node_size(w->doc, value) > PROFILE_OBSERVE_WATCH_MAX) {
+                layer_problem(w, layer_mark(w, profile_node_item(w->doc, value, PROFILE_OBSERVE_WATCH_MAX)), path,
+                              "more than %d patterns", PROFILE_OBSERVE_WATCH_MAX);
+                return 0;
+        }
+        return layer_strv_list(w, path, key, value, PF_OBSERVE_WATCH, item_watch, &w->l->p.observe.watch);
+}
+
 /* ---- sections ---- */
 
 static int on_limits(Walk *w, const char *path, int key, int value, _unused_ int arg) {
@@ -518,6 +555,15 @@ static int on_env(Walk *w, const char *path, int key, int value, _unused_ int ar
         return layer_section(w, path, key, value, keys, ELEMENTSOF(keys));
 }
 
+static int on_observe(Walk *w, const char *path, int key, int value, _unused_ int arg) {
+        static const KeyHandler keys[] = {
+                { "shape", on_observe_shape, 0 },
+                { "watch", on_observe_watch, 0 },
+                { "event_budget", on_limit, LIMIT_OBSERVE_BUDGET },
+        };
+        return layer_section(w, path, key, value, keys, ELEMENTSOF(keys));
+}
+
 static const KeyHandler top_keys[] = {
         { "version", on_version, 0 },
         { "name", on_name, 0 },
@@ -532,6 +578,7 @@ static const KeyHandler top_keys[] = {
         { "env", on_env, 0 },
         { "secrets", on_secrets, 0 },
         { "seccomp", layer_on_seccomp, 0 },
+        { "observe", on_observe, 0 },
 };
 
 /* 0: go on; 1: a version this code cannot read (stop here). */

@@ -36,6 +36,7 @@ int profile_defaults(Profile *ret) {
                 "name_to_handle_at",
                 "vhangup",
         };
+        static const char *const watch[] = { "/etc", "/proc/*/environ" };
         static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
         static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
         _cleanup_(profile_done) Profile p = {
@@ -60,6 +61,10 @@ int profile_defaults(Profile *ret) {
                         .restrict_socket_families = true,
                         .deny_namespaces = true,
                 },
+                .observe = {
+                        .shape = true,
+                        .event_budget = PROFILE_OBSERVE_BUDGET_DEFAULT,
+                },
         };
 
         p.description = strdup("");
@@ -70,9 +75,15 @@ int profile_defaults(Profile *ret) {
         p.seccomp.deny = calloc(ELEMENTSOF(deny), sizeof(SyscallRule));
         p.seccomp.socket_families = malloc(sizeof families);
         p.seccomp.ioctl_deny = malloc(sizeof ioctls);
+        p.observe.watch = calloc(ELEMENTSOF(watch) + 1, sizeof(char *));
         if (!p.description || !p.system_dirs || !p.hide || !p.env_allow || !p.env_set || !p.seccomp.deny ||
-            !p.seccomp.socket_families || !p.seccomp.ioctl_deny)
+            !p.seccomp.socket_families || !p.seccomp.ioctl_deny || !p.observe.watch)
                 return -ENOMEM;
+        for (size_t i = 0; i < ELEMENTSOF(watch); i++) {
+                p.observe.watch[i] = strdup(watch[i]);
+                if (!p.observe.watch[i])
+                        return -ENOMEM;
+        }
         for (size_t i = 0; i < ELEMENTSOF(system_dirs); i++) {
                 p.system_dirs[i] = strdup(system_dirs[i]);
                 if (!p.system_dirs[i])
@@ -93,6 +104,11 @@ int profile_defaults(Profile *ret) {
         *ret = p;
         p = (Profile){};
         return 0;
+}
+
+bool profile_observe_is_default(const ProfileObserve *o) {
+        return o->shape && o->event_budget == PROFILE_OBSERVE_BUDGET_DEFAULT && strv_length(o->watch) == 2 &&
+               streq(o->watch[0], "/etc") && streq(o->watch[1], "/proc/*/environ");
 }
 
 static int replace_string(char **dst, const char *src) {
@@ -423,6 +439,18 @@ int profile_merge_layer(Profile *r, const ProfileLayer *l, ProfileProblems *pp) 
                 r->seccomp.deny_namespaces = c->seccomp.deny_namespaces;
         if (SETS(PF_IOCTL_DENY) && (q = merge_ioctls(&r->seccomp, &c->seccomp)) < 0)
                 return q;
+
+        if (SETS(PF_OBSERVE_SHAPE))
+                r->observe.shape = c->observe.shape;
+        if (SETS(PF_OBSERVE_WATCH)) {
+                char **v = strv_copy(c->observe.watch);
+                if (!v)
+                        return -ENOMEM;
+                strv_free(r->observe.watch);
+                r->observe.watch = v;
+        }
+        if (SETS(PF_OBSERVE_BUDGET))
+                r->observe.event_budget = c->observe.event_budget;
         return 0;
 }
 

@@ -77,6 +77,27 @@ const char *path_problem(const char *s) {
         return NULL;
 }
 
+_Static_assert(PROFILE_OBSERVE_PREFIX_MAX == 64 && PROFILE_OBSERVE_SUFFIX_MAX == 16,
+               "the messages of watch_pattern_problem() name the limits");
+
+const char *watch_pattern_problem(const char *s) {
+        const char *star = strchr(s, '*'), *why = path_problem(s);
+
+        if (why)
+                return why;
+        if (!star)
+                return strlen(s) > PROFILE_OBSERVE_PREFIX_MAX ? "is longer than 64 bytes" : NULL;
+        if (strchr(star + 1, '*'))
+                return "has more than one '*'";
+        if ((size_t) (star - s) > PROFILE_OBSERVE_PREFIX_MAX)
+                return "has more than 64 bytes before the '*'";
+        if (!star[1])
+                return "ends in '*' (write the prefix alone)";
+        if (strlen(star + 1) > PROFILE_OBSERVE_SUFFIX_MAX)
+                return "has more than 16 bytes after the '*'";
+        return NULL;
+}
+
 /* ---- errno ---- */
 
 int errno_from_name(const char *s) {

@@ -100,6 +100,19 @@ typedef struct ProfileBind {
         bool must_exist; /* false: a missing source is skipped */
 } ProfileBind;
 
+/* observe: the observation layer (stockade-profile(5)). */
+#define PROFILE_OBSERVE_WATCH_MAX      8        /* patterns, hidden paths included */
+#define PROFILE_OBSERVE_PREFIX_MAX     64       /* bytes before the '*', or of a whole prefix */
+#define PROFILE_OBSERVE_SUFFIX_MAX     16       /* bytes after the '*' */
+#define PROFILE_OBSERVE_BUDGET_DEFAULT 100000
+#define PROFILE_OBSERVE_BUDGET_MAX     10000000
+
+typedef struct ProfileObserve {
+        bool shape;            /* record the task's syscall, process and file shape */
+        char **watch;          /* "PREFIX" or "PREFIX*SUFFIX": opens that become events; NULL-terminated */
+        uint64_t event_budget; /* process and file events recorded before they are only counted */
+} ProfileObserve;
+
 typedef struct Profile {
         char *name;
         char *description;
@@ -133,6 +146,11 @@ typedef struct Profile {
         size_t n_secrets;
 
         SeccompPolicy seccomp;
+
+        ProfileObserve observe;
+        /* The parents alone resolve observe to other than the defaults: the
+         * canonical form must then spell it out (profile-emit.c). */
+        bool observe_in_parents;
 
         char sha256[65];        /* of the canonical resolved form (profile_to_yaml) */
 } Profile;

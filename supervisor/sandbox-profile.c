@@ -114,6 +114,32 @@ static int load_secrets(SandboxSpec *spec, const Profile *p, const char *store, 
         return 0;
 }
 
+/* observe.watch, then the profile's hidden paths while there is room: an
+ * attempt to open what the profile hides is worth an event. A hidden path
+ * that is no valid watch prefix (too long, or with a '*') is left out. */
+static int build_watch(SandboxSpec *spec, const Profile *p) {
+        _cleanup_(strv_freep) char **v = strv_copy(p->observe.watch);
+        size_t n;
+
+        if (!v)
+                return -ENOMEM;
+        n = strv_length(v);
+        for (char **h = p->hide; h && *h && n < PROFILE_OBSERVE_WATCH_MAX; h++) {
+                char *s;
+
+                /* Already absolute and without "..": hide entries are checked paths. */
+                if (strlen(*h) > PROFILE_OBSERVE_PREFIX_MAX || strchr(*h, '*') || strv_contains(v, *h))
+                        continue;
+                s = strdup(*h);
+                if (!s || strv_push(&v, s) < 0)
+                        return -ENOMEM;
+                n++;
+        }
+        strv_free(spec->shape_watch);
+        spec->shape_watch = TAKE_PTR(v);
+        return 0;
+}
+
 int sandbox_spec_from_profile(SandboxSpec *spec, const Profile *p, char **host_env, const char *secret_store,
                               char *err, size_t errlen) {
         int r;
@@ -160,5 +186,7 @@ int sandbox_spec_from_profile(SandboxSpec *spec, const Profile *p, char **host_e
                 spec->net_allow = p->net_allow;
                 spec->n_net_allow = p->n_net_allow;
         }
-        return 0;
+        spec->shape = p->observe.shape;
+        spec->shape_event_budget = (uint32_t) p->observe.event_budget; /* at most 10^7 */
+        return build_watch(spec, p);
 }

@@ -49,5 +49,6 @@ void sandbox_spec_done(SandboxSpec *spec) {
         }
         free(spec->secrets);
         free(spec->profile_name);
+        strv_free(spec->shape_watch);
         memset(spec, 0, sizeof *spec);
 }

@@ -99,6 +99,9 @@ typedef struct SandboxSpec {
         /* network.allow of an allowlist task, not owned (the profile's). */
         const struct NetRule *net_allow;
         size_t n_net_allow;
+        bool shape;               /* observe.shape */
+        char **shape_watch;       /* observe.watch (+ hidden paths), NULL-terminated; owned */
+        uint32_t shape_event_budget; /* observe.event_budget */
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *spec);

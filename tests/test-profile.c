@@ -14,6 +14,7 @@
 #include "basic/sha256.h"
 #include "profile-internal.h"
 #include "profile.h"
+#include "sandbox-profile.h"
 
 /* ---- helpers ---- */
 
@@ -915,6 +916,11 @@ static void assert_same(const Profile *a, const Profile *b) {
         ck_assert_int_eq(a->seccomp.deny_namespaces, b->seccomp.deny_namespaces);
         ck_assert_uint_eq(a->seccomp.n_ioctl_deny, b->seccomp.n_ioctl_deny);
         ck_assert_mem_eq(a->seccomp.ioctl_deny, b->seccomp.ioctl_deny, a->seccomp.n_ioctl_deny * sizeof(unsigned long));
+        ck_assert_int_eq(a->observe.shape, b->observe.shape);
+        ck_assert_uint_eq(strv_length(a->observe.watch), strv_length(b->observe.watch));
+        for (size_t i = 0; a->observe.watch[i]; i++)
+                ck_assert_str_eq(a->observe.watch[i], b->observe.watch[i]);
+        ck_assert_uint_eq(a->observe.event_budget, b->observe.event_budget);
         ck_assert_str_eq(a->sha256, b->sha256);
 }
 
@@ -1136,6 +1142,252 @@ START_TEST(test_keep_code) {
 }
 END_TEST
 
+/* ---- observe ---- */
+
+/* What the shipped profiles hashed to before observe existed: a profile
+ * that does not use a section added later keeps its canonical form. */
+START_TEST(test_shipped_sha256_pinned) {
+        static const struct {
+                const char *name, *sha256;
+        } pinned[] = {
+                { "batch-data", "8cc673ccafe7f9874185bc5b562a37fbcd6c2252c3a2731fefa6e1b4cebdc0d1" },
+                { "default", "444b8dac2fb5ce61e28bd9eadb70390609bb09451a5ef20f6f4145b7de5544de" },
+                { "net-allowlist-example", "d540180c5e2a445b9e90f71e6473bd1c14dfce21758e3b8a17de19295ca1fead" },
+                { "node", "a0d055d432e7fb431404074b3f93e7439d44da536df48f4f5507da95ca095c7d" },
+                { "python", "b6461a92c1067946e33486a17c29fcfd8b3f798c52c6697639ee46c87a2e7c53" },
+                { "shell", "d32bbb4c928c12299cb24a391ac27a48e4b6703061f91c90b7281f6d7c7ea49c" },
+        };
+        for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
+                Profile p = {};
+                ProfileError e = {};
+                char *yaml;
+
+                ck_assert_int_eq(profile_load(pinned[i].name, &p, &e), 0);
+                ck_assert_msg(strcmp(p.sha256, pinned[i].sha256) == 0, "%s: %s", pinned[i].name, p.sha256);
+                yaml = profile_to_yaml(&p);
+                ck_assert_ptr_nonnull(yaml);
+                ck_assert_ptr_null(strstr(yaml, "observe"));
+                free(yaml);
+                profile_done(&p);
+        }
+}
+END_TEST
+
+START_TEST(test_observe_defaults) {
+        Profile p = {}, q = {};
+        char *yaml;
+
+        expect_ok("version: 1\nname: minimal\n", &p);
+        ck_assert(p.observe.shape);
+        ASSERT_STRV(p.observe.watch, "/etc", "/proc/*/environ");
+        ck_assert_uint_eq(p.observe.event_budget, 100000);
+        ck_assert(!p.observe_in_parents);
+        yaml = profile_to_yaml(&p);
+        ck_assert_ptr_null(strstr(yaml, "observe"));
+        free(yaml);
+
+        /* The defaults written out, or an empty section: the same profile, the same hash. */
+        expect_ok("version: 1\nname: minimal\n"
+                  "observe:\n"
+                  "  shape: true\n"
+                  "  watch: [/etc, \"/proc/*/environ\", /etc]\n"
+                  "  event_budget: 100000\n",
+                  &q);
+        ck_assert_str_eq(p.sha256, q.sha256);
+        profile_done(&q);
+        expect_ok("version: 1\nname: minimal\nobserve:\n", &q);
+        ck_assert_str_eq(p.sha256, q.sha256);
+        profile_done(&q);
+        profile_done(&p);
+}
+END_TEST
+
+START_TEST(test_observe_values) {
+        Profile p = {};
+        char *yaml;
+
+        expect_ok("version: 1\n"
+                  "name: o\n"
+                  "observe:\n"
+                  "  shape: false\n"
+                  "  watch:\n"
+                  "    - /etc/shadow\n"
+                  "    - \"/home/*/.ssh/id_ed25519\"\n"
+                  "    - /etc/shadow\n"
+                  "    - /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n" /* 64 bytes */
+                  "    - \"/p*1234567890123456\"\n"                                            /* 16 after '*' */
+                  "  event_budget: 10000000\n",
+                  &p);
+        ck_assert(!p.observe.shape);
+        ASSERT_STRV(p.observe.watch, "/etc/shadow", "/home/*/.ssh/id_ed25519",
+                    "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/p*1234567890123456");
+        ck_assert_uint_eq(p.observe.event_budget, 10000000);
+        yaml = profile_to_yaml(&p);
+        ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n"
+                                           "  shape: false\n"
+                                           "  watch:\n"
+                                           "  - /etc/shadow\n"
+                                           "  - /home/*/.ssh/id_ed25519\n"));
+        ck_assert_ptr_nonnull(strstr(yaml, "  event_budget: 10000000\n"));
+        free(yaml);
+        assert_round_trip(&p, "p.yaml");
+        profile_done(&p);
+
+        /* An empty list: no file events (but see the hidden paths). */
+        expect_ok("version: 1\nname: o\nobserve: { watch: [], event_budget: 1 }\n", &p);
+        ASSERT_STRV(p.observe.watch);
+        ck_assert_uint_eq(p.observe.event_budget, 1);
+        ck_assert(p.observe.shape);
+        assert_round_trip(&p, "p.yaml");
+        profile_done(&p);
+}
+END_TEST
+
+START_TEST(test_observe_errors) {
+        expect_error("version: 1\nname: o\nobserve:\n  colour: blue\n", 4, 3, "observe: unknown key 'colour'");
+        expect_error("version: 1\nname: o\nobserve: [shape]\n", 3, 1, "observe: expected a mapping, got a sequence");
+        expect_error("version: 1\nname: o\nobserve:\n  shape: true\n  shape: false\n", 5, 3,
+                     "observe: duplicate key 'shape'");
+        expect_error("version: 1\nname: o\nobserve:\n  shape: yes\n", 4, 10, "observe.shape: 'yes' is not true or false");
+        expect_error("version: 1\nname: o\nobserve:\n  shape: [true]\n", 4, 3,
+                     "observe.shape: expected true or false, got a sequence");
+
+        expect_error("version: 1\nname: o\nobserve:\n  watch: /etc\n", 4, 3,
+                     "observe.watch: expected a sequence, got a scalar");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [/etc, [/x]]\n", 4, 17,
+                     "observe.watch[1]: expected a string, got a sequence");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [/1, /2, /3, /4, /5, /6, /7, /8, /9]\n", 4, 43,
+                     "observe.watch: more than 8 patterns");
+        expect_error("version: 1\nname: o\nobserve:\n  watch:\n    - /etc\n    - etc/passwd\n", 6, 7,
+                     "observe.watch[1]: 'etc/passwd' is not an absolute path");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [\"*/environ\"]\n", 4, 11,
+                     "observe.watch[0]: '*/environ' is not an absolute path");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [/srv/../etc]\n", 4, 11,
+                     "observe.watch[0]: '/srv/../etc' contains '..'");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [\"/etc/\\0x\"]\n", 4, 11,
+                     "observe.watch[0]: contains a NUL character");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [\"/home/*/.ssh/*\"]\n", 4, 11,
+                     "observe.watch[0]: '/home/*/.ssh/*' has more than one '*'");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [\"/proc/*\"]\n", 4, 11,
+                     "observe.watch[0]: '/proc/*' ends in '*' (write the prefix alone)");
+        /* 65 bytes: shown cut at 64. */
+        expect_error("version: 1\nname: o\nobserve:\n"
+                     "  watch: [/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\n",
+                     4, 11,
+                     "observe.watch[0]: '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer "
+                     "than 64 bytes");
+        expect_error("version: 1\nname: o\nobserve:\n"
+                     "  watch: [\"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa*/x\"]\n",
+                     4, 11,
+                     "observe.watch[0]: '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' has more "
+                     "than 64 bytes before the '*'");
+        expect_error("version: 1\nname: o\nobserve:\n  watch: [\"/p*12345678901234567\"]\n", 4, 11,
+                     "observe.watch[0]: '/p*12345678901234567' has more than 16 bytes after the '*'");
+
+        expect_error("version: 1\nname: o\nobserve:\n  event_budget: 0\n", 4, 17,
+                     "observe.event_budget: '0' is out of range (1-10000000)");
+        expect_error("version: 1\nname: o\nobserve:\n  event_budget: 10000001\n", 4, 17,
+                     "observe.event_budget: '10000001' is out of range (1-10000000)");
+        expect_error("version: 1\nname: o\nobserve:\n  event_budget: lots\n", 4, 17,
+                     "observe.event_budget: 'lots' is not a number");
+        expect_error("version: 1\nname: o\nobserve:\n  event_budget: -1\n", 4, 17,
+                     "observe.event_budget: '-1' is not a number");
+        expect_error("version: 1\nname: o\nobserve:\n  event_budget: {}\n", 4, 3,
+                     "observe.event_budget: expected a number, got a mapping");
+}
+END_TEST
+
+/* Scalars override; watch replaces the parent's list. */
+START_TEST(test_observe_merge) {
+        Profile p = {};
+        ProfileError e = {};
+
+        (void) write_file("obase.yaml", "version: 1\nname: obase\n"
+                                        "filesystem: { hide: [/etc/shadow] }\n"
+                                        "observe:\n"
+                                        "  shape: false\n"
+                                        "  watch: [/etc, /srv]\n"
+                                        "  event_budget: 500\n");
+        (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
+                                         "observe: { event_budget: 600 }\n");
+        ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
+        ck_assert(!p.observe.shape);
+        ASSERT_STRV(p.observe.watch, "/etc", "/srv");
+        ck_assert_uint_eq(p.observe.event_budget, 600);
+        assert_round_trip(&p, tmp_path("again.yaml"));
+        profile_done(&p);
+
+        (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
+                                         "observe: { watch: [\"/proc/*/environ\"] }\n");
+        ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
+        ASSERT_STRV(p.observe.watch, "/proc/*/environ");
+        ck_assert_uint_eq(p.observe.event_budget, 500);
+        assert_round_trip(&p, tmp_path("again.yaml"));
+        profile_done(&p);
+
+        /* Back to the defaults in the child: the canonical form still says
+         * so, else it would load back through the parent to shape: false. */
+        (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
+                                         "observe: { shape: true, watch: [/etc, \"/proc/*/environ\"], "
+                                         "event_budget: 100000 }\n");
+        ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
+        ck_assert(profile_observe_is_default(&p.observe));
+        ck_assert(p.observe_in_parents);
+        {
+                char *yaml = profile_to_yaml(&p);
+                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: true\n"));
+                free(yaml);
+        }
+        assert_round_trip(&p, tmp_path("again.yaml"));
+        profile_done(&p);
+
+        /* A child of a parent without observe inherits the defaults and
+         * keeps the form it had. */
+        (void) write_file("plain.yaml", "version: 1\nname: plain\nextends: default\n");
+        ck_assert_int_eq(profile_load(tmp_path("plain.yaml"), &p, &e), 0);
+        ck_assert(profile_observe_is_default(&p.observe));
+        ck_assert(!p.observe_in_parents);
+        assert_round_trip(&p, tmp_path("again.yaml"));
+        profile_done(&p);
+}
+END_TEST
+
+/* The spec: observe.watch, then the hidden paths while there is room. */
+START_TEST(test_observe_spec) {
+        SandboxSpec spec = {};
+        Profile p = {};
+        char err[256];
+
+        expect_ok("version: 1\nname: o\n"
+                  "filesystem:\n"
+                  "  hide:\n"
+                  "    - /etc/shadow\n"
+                  "    - /etc\n" /* already watched */
+                  "    - /srv/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n" /* > 64 bytes */
+                  "    - /srv/*\n" /* a '*' in a path is no pattern */
+                  "    - /root\n",
+                  &p);
+        ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
+        ck_assert(spec.shape);
+        ck_assert_uint_eq(spec.shape_event_budget, 100000);
+        ASSERT_STRV(spec.shape_watch, "/etc", "/proc/*/environ", "/etc/shadow", "/root");
+        sandbox_spec_done(&spec);
+        profile_done(&p);
+
+        expect_ok("version: 1\nname: o\n"
+                  "filesystem: { hide: [/h1, /h2, /h3] }\n"
+                  "observe: { shape: false, watch: [/1, /2, /3, /4, /5, /6], event_budget: 7 }\n",
+                  &p);
+        spec = (SandboxSpec){};
+        ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
+        ck_assert(!spec.shape);
+        ck_assert_uint_eq(spec.shape_event_budget, 7);
+        ASSERT_STRV(spec.shape_watch, "/1", "/2", "/3", "/4", "/5", "/6", "/h1", "/h2"); /* 8 at most */
+        sandbox_spec_done(&spec);
+        profile_done(&p);
+}
+END_TEST
+
 static Suite *profile_suite(void) {
         Suite *s = suite_create("profile");
         TCase *tc;
@@ -1168,6 +1420,7 @@ static Suite *profile_suite(void) {
         tcase_add_test(tc, test_merge);
         tcase_add_test(tc, test_merge_replace_and_network_off);
         tcase_add_test(tc, test_round_trip);
+        tcase_add_test(tc, test_observe_merge);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("resolved");
@@ -1178,6 +1431,11 @@ static Suite *profile_suite(void) {
         tcase_add_test(tc, test_shipped_profiles_load);
         tcase_add_test(tc, test_shipped_profile_values);
         tcase_add_test(tc, test_keep_code);
+        tcase_add_test(tc, test_shipped_sha256_pinned);
+        tcase_add_test(tc, test_observe_defaults);
+        tcase_add_test(tc, test_observe_values);
+        tcase_add_test(tc, test_observe_errors);
+        tcase_add_test(tc, test_observe_spec);
         suite_add_tcase(s, tc);
         return s;
 }

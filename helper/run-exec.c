@@ -122,6 +122,12 @@ static void records_net(const SandboxSpec *spec, const NetEvent *ev, void *userd
                 run_journal_net(spec, ev, rr->journal);
 }
 
+static void records_proc(const SandboxSpec *spec, const struct ShapeEvent *ev, double t_ms, void *userdata) {
+        RunRecords *rr = userdata;
+        if (rr->journal)
+                run_journal_proc(spec, ev, t_ms, rr->journal);
+}
+
 int run_execute(RunOptions *opts, const Profile *prof, double t_start, double policy_ms, const char *reason,
                 SandboxResult *res) {
         RunRecords records = { .opts = opts, .prof = prof, .reason = reason, .policy_ms = policy_ms };
@@ -149,7 +155,7 @@ int run_execute(RunOptions *opts, const Profile *prof, double t_start, double po
                 sup.net.pool = opts->net_pool;
         sup.net.dns_upstream = opts->dns_upstream;
         SandboxHooks hooks = { .admit = records_admit, .started = records_started, .net = records_net,
-                               .userdata = &records };
+                               .proc = records_proc, .userdata = &records };
         r = sandbox_run(&sup, &opts->spec, t_start, &hooks, res);
         if (r < 0)
                 log_debug_errno(r, "supervisor failure: %m");

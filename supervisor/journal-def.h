@@ -73,6 +73,8 @@ static_assert(JOURNAL_HASH_SUFFIX_LEN == 75, "the documented suffix is 75 bytes"
 #define JOURNAL_TYPE_SEGMENT "segment"       /* Added in v1: first record of every segment after the first */
 #define JOURNAL_TYPE_RECOVERY "recovery"     /* Added in v1: seals torn bytes left by a crash */
 #define JOURNAL_TYPE_NET "net"               /* Added in v1: one network decision of an allowlist task */
+#define JOURNAL_TYPE_PROC "proc"             /* Added in v1: a process or file event (observe.shape) */
+#define JOURNAL_TYPE_SHAPE "shape"           /* Added in v1: a task's syscall/process/file shape, before exit */
 
 /* Fields the journal itself writes. The fields of a request's records
  * (admission, start, exit, audit) are written by supervisor/run-journal.c

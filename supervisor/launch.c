@@ -43,6 +43,7 @@ typedef struct Run {
         const SandboxHooks *hooks;
         Supervisor *sup;
         TaskNet net;       /* allowlist mode */
+        TaskShape shape;   /* observe.shape */
         pid_t pid;
         bool got_started, got_exit, timed_out, cpu_killed, init_gone;
         int task_status;
@@ -199,7 +200,8 @@ static int epoll_add(int ep, int fd, int tag) {
         return fd < 0 ? 0 : RET_NERRNO(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev));
 }
 
-enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR, EV_NET_RING, EV_NET_DNS };
+enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR, EV_NET_RING, EV_NET_DNS,
+       EV_SHAPE_RING };
 
 /* The observe phase: one epoll loop until the sandbox's init has exited. */
 static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *r, double t_start) {
@@ -232,6 +234,8 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                 return e;
         if (run->net.sn && ((e = epoll_add(ep, supervisor_net_ring_fd(run->net.sn), EV_NET_RING)) < 0 ||
                             (e = epoll_add(ep, supervisor_net_dns_fd(run->net.sn), EV_NET_DNS)) < 0))
+                return e;
+        if (run->shape.task && (e = epoll_add(ep, supervisor_shape_ring_fd(run->shape.ss), EV_SHAPE_RING)) < 0)
                 return e;
 
         while (!run->init_gone) {
@@ -299,6 +303,9 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                                 break;
                         case EV_NET_DNS:
                                 supervisor_net_dispatch_dns(run->net.sn);
+                                break;
+                        case EV_SHAPE_RING:
+                                supervisor_shape_dispatch(run->shape.ss);
                                 break;
                         default:
                                 break;
@@ -472,6 +479,13 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                         goto out;
                 }
         }
+        ret = task_shape_prepare(&s->shape, spec, t_start, hooks ? hooks->proc : NULL, hooks ? hooks->userdata : NULL,
+                                 &run.shape, &what);
+        if (ret < 0) {
+                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
+                ret = 0;
+                goto out;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;
                 set_error(r, "clone", ret, "cannot create the sync socket");
@@ -489,7 +503,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (run.pid == 0) {
                 InitContext ctx = { .spec = spec, .sources = &src, .sync_fd = sv[1],
-                                    .wait_net = allowlist,
+                                    .resolv_conf = allowlist, .wait_ready = allowlist || spec->shape,
                                     .out_fd = run.out.write_fd[0], .err_fd = run.out.write_fd[1] };
                 (void) close(sv[0]);
                 sandbox_init_main(&ctx);
@@ -515,9 +529,15 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 (void) sync_send(run.sync_fd, &go); /* #1 */
         }
         r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
-        if (allowlist) {
-                SyncMsg ready = { .type = SYNC_NET_READY };
-                ret = network_wall(&run, r, ready.what, sizeof ready.what);
+        if (allowlist || spec->shape) {
+                SyncMsg ready = { .type = SYNC_READY };
+                if (allowlist)
+                        ret = network_wall(&run, r, ready.what, sizeof ready.what);
+                if (ret >= 0) {
+                        ret = task_shape_attach(&run.shape, run.cg.v2_fd, &what);
+                        if (ret < 0)
+                                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
+                }
                 if (ret < 0) {
                         kill_sandbox(&run);
                         (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
@@ -560,6 +580,7 @@ out:
         /* Every path here has reaped init once it was cloned. */
         run.net.netns_gone = run.pid > 0;
         task_net_done(&run.net);
+        task_shape_done(&run.shape, &r->shape);
         output_relay_done(&run.out);
         run.listener = safe_close(run.listener);
         run.pidfd = safe_close(run.pidfd);

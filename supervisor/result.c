@@ -11,6 +11,7 @@
 #include "basic/macro.h"
 #include "result.h"
 #include "result-net.h"
+#include "result-shape.h"
 
 static const char *const cause_names[_CAUSE_MAX] = {
         [CAUSE_OK] = "ok",
@@ -270,6 +271,7 @@ json_object *sandbox_result_to_object(const SandboxSpec *spec, const SandboxResu
         add(root, "limits", limits_to_json(&spec->limits));
         add(root, "walls", walls_to_json(&r->walls, r->audit_mode, spec->network, &r->net));
         add(root, "net", net_summary_to_json(&r->net));
+        add(root, "shape", shape_summary_to_json(&r->shape));
         add(root, "output", output_to_json(spec, r));
         add(root, "audit", r->audit_mode ? audit_to_json(&r->audit) : NULL);
         return root;

@@ -83,6 +83,33 @@ typedef struct NetSummary {
         uint64_t records_suppressed; /* net records beyond the per-task cap (counted here instead) */
 } NetSummary;
 
+/* A task's shape (the observation layer), summarised when it ends. */
+#define SHAPE_SUMMARY_TOP 64
+#define SHAPE_SUMMARY_ERRNOS 16
+typedef struct ShapeErrnoCount {
+        int err;          /* positive errno; 0: others */
+        uint64_t count;
+} ShapeErrnoCount;
+
+typedef struct ShapeSyscallRow {
+        int nr;
+        uint64_t calls, errors;
+        ShapeErrnoCount errnos[2];  /* the first distinct errnos it failed with */
+} ShapeSyscallRow;
+
+typedef struct ShapeSummary {
+        bool recorded;              /* observe.shape was on and the programs ran */
+        uint64_t calls, errors;
+        ShapeSyscallRow top[SHAPE_SUMMARY_TOP]; /* most calls first */
+        size_t n_top;
+        uint64_t other_calls, other_errors; /* beyond the top rows */
+        ShapeErrnoCount errnos[SHAPE_SUMMARY_ERRNOS]; /* task-wide, most frequent first */
+        size_t n_errnos;
+        uint64_t opens, forks, execs, exits, threads;
+        uint64_t emitted, dropped, lost; /* events: sent, over the budget, ring full */
+        uint32_t budget;
+} ShapeSummary;
+
 typedef struct SandboxResult {
         ExitCause cause;
         int exit_status;  /* what stockade run exits with */
@@ -112,6 +139,7 @@ typedef struct SandboxResult {
         bool output_cut;
         char stdout_sha256[65], stderr_sha256[65]; /* when captured */
         NetSummary net;
+        ShapeSummary shape;
 } SandboxResult;
 
 void sandbox_result_init(SandboxResult *r);

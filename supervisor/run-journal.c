@@ -4,6 +4,7 @@
 
 #include "basic/log.h"
 #include "result-net.h"
+#include "result-shape.h"
 #include "run-journal.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -76,6 +77,14 @@ int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r
                 if (ret < 0)
                         return ret;
         }
+        if (r->shape.recorded) {
+                _cleanup_(json_object_putp) json_object *sh = shape_summary_to_json(&r->shape);
+                if (!sh)
+                        return -ENOMEM;
+                ret = append(j, "shape", spec, sh);
+                if (ret < 0)
+                        return ret;
+        }
         take(all, rec, (const char *const[]) { "exit", "error", "usage", "output", "net", NULL });
         if (json_object_object_get_ex(all, "timings", &tm) && json_object_object_get_ex(tm, "wall_ms", &v))
                 (void) json_object_object_add(rec, "wall_ms", json_object_get(v));
@@ -89,4 +98,13 @@ void run_journal_net(const SandboxSpec *spec, const NetEvent *ev, Journal *j) {
                 return;
         net_event_add_json(ev, spec, rec);
         (void) append(j, "net", spec, rec);
+}
+
+void run_journal_proc(const SandboxSpec *spec, const struct ShapeEvent *ev, double t_ms, Journal *j) {
+        _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+
+        if (!rec)
+                return;
+        proc_event_add_json(ev, t_ms, rec);
+        (void) append(j, "proc", spec, rec);
 }

@@ -23,3 +23,7 @@ int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r
 /* One network decision of an allowlist task: a net record. Failures are
  * logged; the exit record's summary still counts the decision. */
 void run_journal_net(const SandboxSpec *spec, const NetEvent *ev, Journal *j);
+
+/* One process or file event of a task with observe.shape: a proc record. */
+struct ShapeEvent;
+void run_journal_proc(const SandboxSpec *spec, const struct ShapeEvent *ev, double t_ms, Journal *j);

@@ -159,7 +159,7 @@ void sandbox_init_main(const InitContext *ctx) {
                 fail(fd, PHASE_MOUNT, errno, "start a new session");
         if (sethostname("stockade", 8) < 0)
                 fail(fd, PHASE_MOUNT, errno, "set the hostname");
-        r = fsview_build(spec, ctx->sources, ctx->wait_net ? &resolv_fd : NULL, &what);
+        r = fsview_build(spec, ctx->sources, ctx->resolv_conf ? &resolv_fd : NULL, &what);
         if (r < 0)
                 fail(fd, PHASE_MOUNT, r, what);
         r = net_loopback_up();
@@ -178,12 +178,13 @@ void sandbox_init_main(const InitContext *ctx) {
         (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
         msg.phase_ms[PHASE_PRIVILEGES] = now_ms() - t;
 
-        /* #1b: the supervisor built the network wall meanwhile; no code of
-         * the task's runs without it. It names the task's resolver. */
-        if (ctx->wait_net) {
+        /* #1b: the supervisor built the network wall and started observing
+         * meanwhile; no code of the task's runs without them. It names the
+         * task's resolver. */
+        if (ctx->wait_ready && (sync_recv(fd, &go, 0) < 0 || go.type != SYNC_READY))
+                _exit(125);
+        if (ctx->resolv_conf) {
                 size_t len;
-                if (sync_recv(fd, &go, 0) < 0 || go.type != SYNC_NET_READY)
-                        _exit(125);
                 go.what[sizeof go.what - 1] = 0;
                 len = strlen(go.what);
                 if (write(resolv_fd, go.what, len) != (ssize_t) len)

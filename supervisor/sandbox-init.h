@@ -11,7 +11,8 @@ typedef struct InitContext {
         const FsviewSources *sources;
         int sync_fd;
         int out_fd, err_fd; /* write ends of the output pipes, or -EBADF: stdio as inherited */
-        bool wait_net;      /* allowlist mode: /etc/resolv.conf from SYNC_NET_READY, no exec before it */
+        bool wait_ready;    /* no exec before SYNC_READY (network wall, shape) */
+        bool resolv_conf;   /* allowlist mode: /etc/resolv.conf comes with SYNC_READY */
 } InitContext;
 
 /* Runs as pid 1 of the sandbox's pid namespace, right after clone: builds

@@ -29,5 +29,6 @@ int supervisor_init(Supervisor *s, const char **reterr_what) {
 
 void supervisor_done(Supervisor *s) {
         supervisor_net_done(&s->net);
+        supervisor_shape_done(&s->shape);
         cgroup_layout_done(&s->layout);
 }

@@ -12,11 +12,13 @@
 #include "sandbox.h"
 #include "syscall-filter.h"
 #include "task-net.h"
+#include "task-shape.h"
 
 typedef struct Supervisor {
         CgroupLayout layout;
         unsigned n_tasks;
         SupervisorNet net; /* opened on the first allowlist task */
+        SupervisorShape shape; /* opened on the first task with observe.shape */
 } Supervisor;
 
 /* Probes the host once. On failure
@@ -34,6 +36,8 @@ typedef struct SandboxHooks {
         void (*started)(const SandboxSpec *spec, const SandboxResult *r, void *userdata);
         /* A network decision of an allowlist task (egress wall or resolver). */
         void (*net)(const SandboxSpec *spec, const NetEvent *ev, void *userdata);
+        /* A process or file event of a task with observe.shape. */
+        ProcEventFn proc;
         void *userdata;
 } SandboxHooks;
 

@@ -5,8 +5,8 @@
  * SOCK_SEQPACKET pair: one message per datagram, so no framing.
  *
  *   #1 parent -> init  SYNC_GO           after v1 cgroup placement
- *  #1b parent -> init  SYNC_NET_READY    allowlist mode: the network wall stands, the task may exec;
- *                                        what: the task's /etc/resolv.conf
+ *  #1b parent -> init  SYNC_READY        with a network wall or shape: they stand, the task may exec;
+ *                                        what: the task's /etc/resolv.conf (allowlist mode)
  *   #2 init -> parent  SYNC_STARTED      the task has exec'd (phase timings)
  *      init -> parent  SYNC_SETUP_ERROR  a wall could not be built, or exec failed
  *   #3 init -> parent  SYNC_TASK_EXITED  the task's wait status; init exits next
@@ -26,7 +26,7 @@ typedef enum SyncType {
         SYNC_STARTED,
         SYNC_SETUP_ERROR,
         SYNC_TASK_EXITED,
-        SYNC_NET_READY,
+        SYNC_READY,
 } SyncType;
 
 typedef struct SyncMsg {

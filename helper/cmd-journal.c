@@ -17,11 +17,12 @@
 #include "commands.h"
 #include "journal-def.h"
 #include "journal-internal.h"
+#include "journal-render.h"
 #include "journal.h"
 
 static const char usage[] =
         "usage: stockade journal verify [--journal DIR] [DIR|FILE]\n"
-        "       stockade journal show [--request-id R] [--since T] [--until T] [--type X] [--json] [DIR]\n"
+        "       stockade journal show [--request-id R] [--since T] [--until T] [--type X] [--top N] [--json] [DIR]\n"
         "       stockade journal follow [DIR]\n"
         "       stockade journal replay [--journal DIR] REQUEST_ID\n"
         "\n"
@@ -29,6 +30,8 @@ static const char usage[] =
         "1 with FILE:LINE: seq N: KIND: DETAIL for the first bad record. show prints a\n"
         "timeline per request (--json: the raw records); --since/--until compare with\n"
         "ts as strings (a prefix such as 2026-11-26 works; --until is exclusive).\n"
+        "With --request-id, the request's process tree and syscall table follow its\n"
+        "records (--top N syscalls, default 15).\n"
         "follow streams new records until SIGINT/SIGTERM. replay re-runs a recorded\n"
         "request in audit mode and compares the outcomes (0 same, 1 different).\n"
         "Usage errors exit 125.\n"
@@ -37,6 +40,7 @@ static const char usage[] =
 typedef struct Args {
         const char *path;
         const char *request_id, *since, *until, *type;
+        unsigned top;
         bool json;
 } Args;
 
@@ -45,9 +49,10 @@ static int parse_args(int argc, char **argv, bool filters, Args *ret) {
                 { "journal", required_argument, NULL, 'j' },    { "request-id", required_argument, NULL, 'r' },
                 { "since", required_argument, NULL, 's' },      { "until", required_argument, NULL, 'u' },
                 { "type", required_argument, NULL, 't' },       { "json", no_argument, NULL, 'J' },
-                { "help", no_argument, NULL, 'h' },             {},
+                { "top", required_argument, NULL, 'n' },        { "help", no_argument, NULL, 'h' },
+                {},
         };
-        Args a = { .path = JOURNAL_DIR_DEFAULT };
+        Args a = { .path = JOURNAL_DIR_DEFAULT, .top = JOURNAL_RENDER_TOP_DEFAULT };
         int c;
 
         optind = 1;
@@ -70,6 +75,16 @@ static int parse_args(int argc, char **argv, bool filters, Args *ret) {
                         a.type = optarg;
                 else if (c == 'J')
                         a.json = true;
+                else if (c == 'n') {
+                        char *end;
+                        unsigned long v;
+
+                        errno = 0;
+                        v = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000)
+                                return -EINVAL;
+                        a.top = (unsigned) v;
+                }
         }
         if (optind < argc)
                 a.path = argv[optind++];
@@ -140,28 +155,6 @@ static int collect(json_object *rec, const char *line, size_t len, void *userdat
         return 0;
 }
 
-static bool is_header_key(const char *k) {
-        return streq(k, JOURNAL_KEY_V) || streq(k, JOURNAL_KEY_SEQ) || streq(k, JOURNAL_KEY_TS) ||
-               streq(k, JOURNAL_KEY_REQUEST_ID) || streq(k, JOURNAL_KEY_TYPE) || streq(k, JOURNAL_KEY_PREV) ||
-               streq(k, JOURNAL_KEY_HASH);
-}
-
-static void print_record(json_object *rec) {
-        const char *ts = str_field(rec, JOURNAL_KEY_TS), *type = str_field(rec, JOURNAL_KEY_TYPE);
-        json_object *seq = json_object_object_get(rec, JOURNAL_KEY_SEQ);
-
-        printf("  %s  #%-6s %-10s", ts ? ts : "?", json_object_get_string(seq), type ? type : "?");
-        json_object_object_foreach(rec, k, v) {
-                if (is_header_key(k))
-                        continue;
-                printf(" %s=%s", k, v && json_object_is_type(v, json_type_string)
-                                            ? json_object_get_string(v)
-                                            : json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
-        }
-        putchar('\n');
-}
-
 static int journal_show_cmd(const Args *a) {
         Shown s = { .args = a };
         int r = journal_foreach(a->path, collect, &s);
@@ -184,10 +177,13 @@ static int journal_show_cmd(const Args *a) {
                                 if (done[k] || !(rid ? rk && streq(rk, rid) : !rk))
                                         continue;
                                 done[k] = true;
-                                print_record(s.recs[k]);
+                                journal_render_record(stdout, s.recs[k]);
                         }
                 }
                 free(done);
+                /* One request: its process tree and syscall table. */
+                if (a->request_id)
+                        journal_render_summary(stdout, s.recs, s.n, a->top);
                 r = 0;
         }
         for (size_t i = 0; i < s.n; i++)

@@ -14,8 +14,6 @@
 #include "journal-def.h"
 #include "journal-render.h"
 
-/* The observation layer's record types; here until journal-def.h has them. */
-
 #define NONE SIZE_MAX
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ERRNOS_PER_SYSCALL 3

@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench-bpffs.h"
+
 #include "basic/env-util.h"
 #include "basic/log.h"
 #include "basic/macro.h"
@@ -59,17 +61,6 @@ typedef struct Variant {
         double startup[MAX_ITERATIONS], wall[MAX_ITERATIONS];
         size_t n;
 } Variant;
-
-/* The egress programs are pinned in bpffs and reused across supervisors
- * (supervisor/bpf-egress.c): the bench measures that steady state, with a
- * bpffs of its own in a mount namespace of its own, so nothing it pins
- * outlives it. */
-static int private_bpffs(void) {
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
-                return -errno;
-        return setenv("STOCKADE_BPF_DIR", "/sys/fs/bpf/stockade", 1) < 0 ? -errno : 0;
-}
 
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;

@@ -79,6 +79,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-bpffs.h"
+
 extern char **environ;
 
 #define DEFAULT_ITERATIONS 200
@@ -117,17 +119,6 @@ static volatile sig_atomic_t alarm_fired;
 static void on_alarm(int sig) {
         (void) sig;
         alarm_fired = 1;
-}
-
-/* The egress programs are pinned in bpffs and reused across supervisors
- * (supervisor/bpf-egress.c): the bench measures that steady state, with a
- * bpffs of its own in a mount namespace of its own, so nothing it pins
- * outlives it. */
-static int private_bpffs(void) {
-        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-            mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
-                return -errno;
-        return setenv("STOCKADE_BPF_DIR", "/sys/fs/bpf/stockade", 1) < 0 ? -errno : 0;
 }
 
 static void usage(FILE *f) {

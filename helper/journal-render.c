@@ -617,7 +617,8 @@ static void render_shape(FILE *f, json_object *shape, unsigned top, bool label) 
                 c[i] = (Counted) { .o = json_object_array_get_idx(rows, i), .n = -1, .idx = i };
                 (void) field_int(c[i].o, "calls", &c[i].n);
         }
-        qsort(c, n, sizeof *c, counted_cmp); /* by calls, as written; a writer's slip does not reorder the top */
+        if (n > 1)
+                qsort(c, n, sizeof *c, counted_cmp); /* by calls, as written; a writer's slip does not reorder the top */
         shown = MIN(n, (size_t) top);
         table_row(f, "syscall", "calls", "errors");
         fputs("errnos\n", f);

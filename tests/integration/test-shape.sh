@@ -75,7 +75,9 @@ is "$(recs shape-main "select(.type == \"proc\" and .event == \"fork\" and .pid 
 is "$(recs shape-main 'select(.type == "proc" and .event == "fork" and .ns_pid == 1) | .child_ns_pid')" 2 \
         "the process tree: init (pid 1) started the task (pid 2)"
 is "$(recs shape-main 'select(.type == "shape") | .syscalls.total > 200')" true "a shape record precedes the exit"
-check "the journal verifies" "$STOCKADE" journal verify "$JD"
+# shellcheck disable=SC2317 # called through check
+verified() { "$STOCKADE" journal verify "$1" >/dev/null 2>&1; }
+check "the journal verifies" verified "$JD"
 
 # ---- two concurrent tasks never mix
 cat >"$T/burst.py" <<'EOF'

@@ -274,7 +274,8 @@ static socklen_t sockaddr_of(const char *addr, uint16_t port, struct sockaddr_st
 /* An IPv6 packet through an IPPROTO_RAW socket (the header is ours): the
  * extension headers the skb hook must skip to find the UDP port. */
 static int send_raw6(ProbeKind kind, const struct sockaddr_in6 *dst, uint16_t port) {
-        uint8_t p[40 + 8 + 12 + 8 + 2] = {}, *x = p + 40;
+        /* IPv6, hop-by-hop 8, then AH 12 or destination options 8 + fragment 8, UDP 8 + 2 of payload. */
+        uint8_t p[40 + 8 + 16 + 10] = {}, *x = p + 40;
         struct ip6_hdr *h = (struct ip6_hdr *) p;
         struct sockaddr_in6 to = *dst;
         size_t len;

@@ -479,12 +479,16 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                         goto out;
                 }
         }
+        /* Observation is evidence, not a wall: a kernel that refuses the
+         * programs costs the record its shape (the result says why), not
+         * the task its run. */
         ret = task_shape_prepare(&s->shape, spec, t_start, hooks ? hooks->proc : NULL, hooks ? hooks->userdata : NULL,
                                  &run.shape, &what);
         if (ret < 0) {
-                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
+                (void) snprintf(r->shape.error, sizeof r->shape.error, "%s: %s", what ? what : "observe",
+                                strerror(-ret));
+                log_warning("observe.shape: cannot %s; the task runs, its record has no shape", r->shape.error);
                 ret = 0;
-                goto out;
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;
@@ -503,7 +507,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (run.pid == 0) {
                 InitContext ctx = { .spec = spec, .sources = &src, .sync_fd = sv[1],
-                                    .resolv_conf = allowlist, .wait_ready = allowlist || spec->shape,
+                                    .resolv_conf = allowlist, .wait_ready = allowlist || run.shape.ss,
                                     .out_fd = run.out.write_fd[0], .err_fd = run.out.write_fd[1] };
                 (void) close(sv[0]);
                 sandbox_init_main(&ctx);
@@ -529,7 +533,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 (void) sync_send(run.sync_fd, &go); /* #1 */
         }
         r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
-        if (allowlist || spec->shape) {
+        if (allowlist || run.shape.ss) {
                 SyncMsg ready = { .type = SYNC_READY };
                 if (allowlist)
                         ret = network_wall(&run, r, ready.what, sizeof ready.what);

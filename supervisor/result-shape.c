@@ -43,9 +43,13 @@ static json_object *syscall_name(int nr) {
 json_object *shape_summary_to_json(const ShapeSummary *s) {
         json_object *o, *sys, *top, *x;
 
-        if (!s->recorded)
+        if (!s->recorded && !s->error[0])
                 return NULL;
         o = json_object_new_object();
+        if (!s->recorded) {
+                add(o, "error", json_object_new_string(s->error));
+                return o;
+        }
         sys = json_object_new_object();
         add(sys, "total", u64(s->calls));
         add(sys, "errors", u64(s->errors));

@@ -99,6 +99,7 @@ typedef struct ShapeSyscallRow {
 
 typedef struct ShapeSummary {
         bool recorded;              /* observe.shape was on and the programs ran */
+        char error[160];            /* observe.shape was on but could not be: why */
         uint64_t calls, errors;
         ShapeSyscallRow top[SHAPE_SUMMARY_TOP]; /* most calls first */
         size_t n_top;

@@ -77,7 +77,7 @@ int run_journal_exit(Journal *j, const SandboxSpec *spec, const SandboxResult *r
                 if (ret < 0)
                         return ret;
         }
-        if (r->shape.recorded) {
+        if (r->shape.recorded || r->shape.error[0]) {
                 _cleanup_(json_object_putp) json_object *sh = shape_summary_to_json(&r->shape);
                 if (!sh)
                         return -ENOMEM;

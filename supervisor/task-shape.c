@@ -15,14 +15,18 @@ int task_shape_prepare(SupervisorShape *ss, const SandboxSpec *spec, double t_st
                        void *userdata, TaskShape *t, const char **reterr_what) {
         int r;
 
-        *t = (TaskShape) { .ss = ss, .spec = spec, .t_start_ms = t_start_ms, .event_fn = fn, .userdata = userdata };
-        if (!spec->shape || ss->shape)
+        /* t->ss stays NULL for a task that is not observed. */
+        *t = (TaskShape) { .spec = spec, .t_start_ms = t_start_ms, .event_fn = fn, .userdata = userdata };
+        if (!spec->shape)
                 return 0;
-        /* Before clone, like all heavy work (see launch.c). */
-        *reterr_what = "load the observation programs";
-        r = shape_open(NULL, &ss->shape);
-        if (r < 0)
-                return r;
+        if (!ss->shape) {
+                /* Before clone, like all heavy work (see launch.c). */
+                *reterr_what = "load the observation programs";
+                r = shape_open(NULL, &ss->shape);
+                if (r < 0)
+                        return r;
+        }
+        t->ss = ss;
         *reterr_what = NULL;
         return 0;
 }
@@ -33,7 +37,7 @@ int task_shape_attach(TaskShape *t, int cgroup_fd, const char **reterr_what) {
         size_t n = 0;
         int r;
 
-        if (!spec->shape || !t->ss->shape)
+        if (!t->ss)
                 return 0;
         while (spec->shape_watch && spec->shape_watch[n])
                 n++;
@@ -146,11 +150,10 @@ void supervisor_shape_done(SupervisorShape *ss) {
 
 int task_shape_prepare(SupervisorShape *ss, const SandboxSpec *spec, double t_start_ms, ProcEventFn fn,
                        void *userdata, TaskShape *t, const char **reterr_what) {
-        *t = (TaskShape) { .ss = ss, .spec = spec, .t_start_ms = t_start_ms, .event_fn = fn, .userdata = userdata };
-        if (spec->shape)
-                log_debug("observe.shape: this build has no observation programs; the task's shape is not recorded");
-        *reterr_what = NULL;
-        return 0;
+        (void) ss;
+        *t = (TaskShape) { .spec = spec, .t_start_ms = t_start_ms, .event_fn = fn, .userdata = userdata };
+        *reterr_what = "this build has no observation programs (no BTF at build time)";
+        return spec->shape ? -EOPNOTSUPP : 0;
 }
 
 int task_shape_attach(TaskShape *t, int cgroup_fd, const char **reterr_what) {

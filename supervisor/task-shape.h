@@ -26,7 +26,7 @@ typedef struct SupervisorShape {
 } SupervisorShape;
 
 typedef struct TaskShape {
-        SupervisorShape *ss;
+        SupervisorShape *ss;       /* NULL: the task is not observed */
         const SandboxSpec *spec;
         struct ShapeTask *task;
         uint64_t cgroup_id;
@@ -36,7 +36,8 @@ typedef struct TaskShape {
         struct TaskShape *next;
 } TaskShape;
 
-/* Loads the programs (once per supervisor) when spec asks for shape. */
+/* Loads the programs (once per supervisor) when spec asks for shape; on
+ * error the task is simply not observed (t->ss NULL) and what says why. */
 int task_shape_prepare(SupervisorShape *ss, const SandboxSpec *spec, double t_start_ms, ProcEventFn fn,
                        void *userdata, TaskShape *ret, const char **reterr_what);
 /* Starts counting for the task's cgroup; before the task may exec. */

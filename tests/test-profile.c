@@ -1178,7 +1178,7 @@ START_TEST(test_observe_defaults) {
         char *yaml;
 
         expect_ok("version: 1\nname: minimal\n", &p);
-        ck_assert(p.observe.shape);
+        ck_assert(!p.observe.shape);
         ASSERT_STRV(p.observe.watch, "/etc", "/proc/*/environ");
         ck_assert_uint_eq(p.observe.event_budget, 100000);
         ck_assert(!p.observe_in_parents);
@@ -1189,7 +1189,7 @@ START_TEST(test_observe_defaults) {
         /* The defaults written out, or an empty section: the same profile, the same hash. */
         expect_ok("version: 1\nname: minimal\n"
                   "observe:\n"
-                  "  shape: true\n"
+                  "  shape: false\n"
                   "  watch: [/etc, \"/proc/*/environ\", /etc]\n"
                   "  event_budget: 100000\n",
                   &q);
@@ -1237,7 +1237,7 @@ START_TEST(test_observe_values) {
         expect_ok("version: 1\nname: o\nobserve: { watch: [], event_budget: 1 }\n", &p);
         ASSERT_STRV(p.observe.watch);
         ck_assert_uint_eq(p.observe.event_budget, 1);
-        ck_assert(p.observe.shape);
+        ck_assert(!p.observe.shape);
         assert_round_trip(&p, "p.yaml");
         profile_done(&p);
 }
@@ -1305,15 +1305,15 @@ START_TEST(test_observe_merge) {
         (void) write_file("obase.yaml", "version: 1\nname: obase\n"
                                         "filesystem: { hide: [/etc/shadow] }\n"
                                         "observe:\n"
-                                        "  shape: false\n"
+                                        "  shape: true\n"
                                         "  watch: [/etc, /srv]\n"
                                         "  event_budget: 500\n");
         (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
                                          "observe: { event_budget: 600 }\n");
         ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
-        ck_assert(!p.observe.shape);
         ASSERT_STRV(p.observe.watch, "/etc", "/srv");
         ck_assert_uint_eq(p.observe.event_budget, 600);
+        ck_assert(p.observe.shape);
         assert_round_trip(&p, tmp_path("again.yaml"));
         profile_done(&p);
 
@@ -1326,16 +1326,16 @@ START_TEST(test_observe_merge) {
         profile_done(&p);
 
         /* Back to the defaults in the child: the canonical form still says
-         * so, else it would load back through the parent to shape: false. */
+         * so, else it would load back through the parent to shape: true. */
         (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
-                                         "observe: { shape: true, watch: [/etc, \"/proc/*/environ\"], "
+                                         "observe: { shape: false, watch: [/etc, \"/proc/*/environ\"], "
                                          "event_budget: 100000 }\n");
         ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
         ck_assert(profile_observe_is_default(&p.observe));
         ck_assert(p.observe_in_parents);
         {
                 char *yaml = profile_to_yaml(&p);
-                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: true\n"));
+                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: false\n"));
                 free(yaml);
         }
         assert_round_trip(&p, tmp_path("again.yaml"));
@@ -1368,7 +1368,7 @@ START_TEST(test_observe_spec) {
                   "    - /root\n",
                   &p);
         ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
-        ck_assert(spec.shape);
+        ck_assert(!spec.shape);
         ck_assert_uint_eq(spec.shape_event_budget, 100000);
         ASSERT_STRV(spec.shape_watch, "/etc", "/proc/*/environ", "/etc/shadow", "/root");
         sandbox_spec_done(&spec);
@@ -1376,11 +1376,11 @@ START_TEST(test_observe_spec) {
 
         expect_ok("version: 1\nname: o\n"
                   "filesystem: { hide: [/h1, /h2, /h3] }\n"
-                  "observe: { shape: false, watch: [/1, /2, /3, /4, /5, /6], event_budget: 7 }\n",
+                  "observe: { shape: true, watch: [/1, /2, /3, /4, /5, /6], event_budget: 7 }\n",
                   &p);
         spec = (SandboxSpec){};
         ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
-        ck_assert(!spec.shape);
+        ck_assert(spec.shape);
         ck_assert_uint_eq(spec.shape_event_budget, 7);
         ASSERT_STRV(spec.shape_watch, "/1", "/2", "/3", "/4", "/5", "/6", "/h1", "/h2"); /* 8 at most */
         sandbox_spec_done(&spec);

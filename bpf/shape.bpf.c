@@ -4,7 +4,8 @@
  * and result, its process tree, the files it opens), per task keyed by the
  * id of its cgroup v2 dir.
  *
- * Hooks (tp_btf; linked only while at least one task is tracked, so a
+ * Hooks (tp_btf; loaded once per boot and pinned, see supervisor/bpf-shape.c;
+ * linked by each supervisor only while it tracks at least one task, so a
  * supervisor whose tasks have shape off pays nothing at all):
  *   sys_enter             count the call; opens also go through the watch list
  *   sys_exit              count -1..-4095 returns by syscall and by errno.
@@ -17,18 +18,28 @@
  *   sched_process_exec    exec event: filename and the first bytes of argv
  *   sched_process_exit    exit event, once per process (its last thread)
  *
+ * Shared programs, one link per supervisor: each supervisor links the
+ * same programs with its owner id as the link's cookie, and the kernel runs
+ * a program once per link. So every hook returns early unless the cookie of
+ * the link it runs for is the owner of the task found (shape_by_owner, set
+ * at load; off only on kernels without tp_btf cookies, where each supervisor
+ * loads the programs privately and its task map holds only its own tasks).
+ *
  * Maps:
- *   shape_tasks    hash, cgroup id -> struct shape_task: configuration
+ *   shape_tasks    hash, cgroup id -> struct shape_task: owner, configuration
  *                  (event budget, watch list) and every counter of the task,
- *                  bumped with atomics. One lookup per syscall: a process
- *                  outside any tracked cgroup pays that and nothing more.
+ *                  bumped with atomics. One lookup per syscall and link: a
+ *                  process outside any tracked cgroup pays that and nothing
+ *                  more.
  *                  BPF_F_NO_PREALLOC: entries (~23 KiB) exist only for
  *                  tracked tasks, and a removed entry is freed after an RCU
  *                  grace period, so an in-flight program never counts into
  *                  the next task's entry.
- *   shape_events   ring buffer of struct shape_*_event. Events beyond the
- *                  task's budget bump dropped[kind]; a full ring lost[kind].
- *                  Counters never depend on the ring.
+ *   shape_rings    hash of maps, cgroup id -> the ring buffer (of struct
+ *                  shape_*_event) of the task's supervisor, filed by it, so
+ *                  events reach only the supervisor owning the task. Events
+ *                  beyond the task's budget bump dropped[kind]; no ring or a
+ *                  full one lost[kind]. Counters never depend on the ring.
  *   shape_scratch  per-CPU path buffer for the watch list match, with 16
  *                  zero bytes in front so the suffix window never needs a
  *                  bounds branch.
@@ -68,16 +79,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct {
         __uint(type, BPF_MAP_TYPE_HASH);
-        __uint(max_entries, 256); /* sized by the loader */
+        __uint(max_entries, SHAPE_TASKS_MAX);
         __uint(map_flags, BPF_F_NO_PREALLOC);
         __type(key, __u64);
         __type(value, struct shape_task);
 } shape_tasks SEC(".maps");
 
-struct {
+/* The inner definition: each supervisor creates its own ring. */
+struct shape_ring {
         __uint(type, BPF_MAP_TYPE_RINGBUF);
-        __uint(max_entries, 1024 * 1024); /* sized by the loader */
-} shape_events SEC(".maps");
+        __uint(max_entries, SHAPE_RING_TEMPLATE_BYTES);
+};
+
+struct {
+        __uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+        __uint(max_entries, SHAPE_TASKS_MAX);
+        __type(key, __u64);
+        __array(values, struct shape_ring);
+} shape_rings SEC(".maps");
+
+/* Set by the loader: the link's cookie must be the task's owner. */
+const volatile __u32 shape_by_owner = 0;
 
 struct scratch {
         __u64 zero[SHAPE_WATCH_SUFFIX_MAX / 8]; /* never written */
@@ -110,9 +132,17 @@ static __always_inline bool gate(struct shape_task *t, __u32 kind) {
         return false;
 }
 
-static __always_inline void *reserve(struct shape_task *t, __u64 size, __u32 kind) {
-        void *e = bpf_ringbuf_reserve(&shape_events, size, 0);
+/* Whether this run of the program is the one of the task's owner (see above). */
+static __always_inline bool ours(void *ctx, const struct shape_task *t) {
+        return !shape_by_owner || bpf_get_attach_cookie(ctx) == t->owner;
+}
 
+static __always_inline void *reserve(struct shape_task *t, __u64 cgid, __u64 size, __u32 kind) {
+        void *ring = bpf_map_lookup_elem(&shape_rings, &cgid);
+        void *e = NULL;
+
+        if (ring) /* else the task's ring is not filed (yet): lost */
+                e = bpf_ringbuf_reserve(ring, size, 0);
         if (!e)
                 __sync_fetch_and_add(&t->lost[kind], 1);
         else
@@ -215,7 +245,7 @@ static __noinline int watch_open(struct shape_task *t, __u64 cgid, __u32 nr, con
         bpf_loop(t->n_watch, match_one, &m, 0);
         if (!m.hit || !gate(t, SHAPE_KIND_OPEN))
                 return 0;
-        e = reserve(t, sizeof(*e), SHAPE_KIND_OPEN);
+        e = reserve(t, cgid, sizeof(*e), SHAPE_KIND_OPEN);
         if (!e)
                 return 0;
         tgid = bpf_get_current_pid_tgid() >> 32;
@@ -245,7 +275,7 @@ int BPF_PROG(shape_sys_enter, struct pt_regs *regs, long id) {
         __u32 nr;
 
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t)
+        if (!t || !ours(ctx, t))
                 return 0;
         nr = nr_index(id);
         __sync_fetch_and_add(&t->sys[nr].calls, 1);
@@ -291,7 +321,7 @@ int BPF_PROG(shape_sys_exit, struct pt_regs *regs, long ret) {
                 return 0;
         cgid = bpf_get_current_cgroup_id();
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t)
+        if (!t || !ours(ctx, t))
                 return 0;
         err = (__u32) -ret;
         sc = &t->sys[nr_index(syscall_nr_of(regs))];
@@ -324,7 +354,7 @@ int BPF_PROG(shape_fork, struct task_struct *parent, struct task_struct *child) 
         /* The child's group: with CLONE_INTO_CGROUP it differs from ours. */
         cgid = BPF_CORE_READ(child, cgroups, dfl_cgrp, kn, id);
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t)
+        if (!t || !ours(ctx, t))
                 return 0;
         if (child->pid != child->tgid) {
                 __sync_fetch_and_add(&t->threads, 1);
@@ -332,7 +362,7 @@ int BPF_PROG(shape_fork, struct task_struct *parent, struct task_struct *child) 
         }
         if (!gate(t, SHAPE_KIND_FORK))
                 return 0;
-        e = reserve(t, sizeof(*e), SHAPE_KIND_FORK);
+        e = reserve(t, cgid, sizeof(*e), SHAPE_KIND_FORK);
         if (!e)
                 return 0;
         e->child_pid = child->tgid;
@@ -353,9 +383,9 @@ int BPF_PROG(shape_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
         __u32 level = 0, n;
 
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t || !gate(t, SHAPE_KIND_EXEC))
+        if (!t || !ours(ctx, t) || !gate(t, SHAPE_KIND_EXEC))
                 return 0;
-        e = reserve(t, sizeof(*e), SHAPE_KIND_EXEC);
+        e = reserve(t, cgid, sizeof(*e), SHAPE_KIND_EXEC);
         if (!e)
                 return 0;
         fill_hdr(&e->hdr, cgid, SHAPE_KIND_EXEC, p->tgid, ns_tgid(p, &level, &ns));
@@ -391,9 +421,9 @@ int BPF_PROG(shape_exit, struct task_struct *p) {
                 return 0;
         cgid = bpf_get_current_cgroup_id();
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t || !gate(t, SHAPE_KIND_EXIT))
+        if (!t || !ours(ctx, t) || !gate(t, SHAPE_KIND_EXIT))
                 return 0;
-        e = reserve(t, sizeof(*e), SHAPE_KIND_EXIT);
+        e = reserve(t, cgid, sizeof(*e), SHAPE_KIND_EXIT);
         if (!e)
                 return 0;
         fill_hdr(&e->hdr, cgid, SHAPE_KIND_EXIT, p->tgid, ns_tgid(p, &level, &ns));

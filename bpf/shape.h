@@ -32,6 +32,14 @@
 #define SHAPE_WATCH_PREFIX_MAX 64
 #define SHAPE_WATCH_SUFFIX_MAX 16
 
+/* Entries of the task and ring maps: tasks of all supervisors sharing the
+ * pinned maps (entries exist only for tracked tasks: no preallocation). */
+#define SHAPE_TASKS_MAX 4096
+/* max_entries of the rings' inner map definition. Each supervisor makes its
+ * own ring of the size it wants: the kernel compares the inner maps' type,
+ * key/value size and flags only. */
+#define SHAPE_RING_TEMPLATE_BYTES (1024 * 1024)
+
 /* Bounded copies in events (each including its NUL). */
 #define SHAPE_PATH_MAX 256
 #define SHAPE_ARGS_MAX 512 /* the first bytes of the NUL-separated argv block */
@@ -65,6 +73,9 @@ struct shape_syscall {
  * writes it zeroed but for the configuration (flags, budget, watch list);
  * every counter is then bumped with atomics by every CPU. */
 struct shape_task {
+        __u64 owner;           /* id of the supervisor owning the task: the programs
+                                * count only in the instance linked by it (the link's
+                                * cookie), since each link runs the shared program */
         __u32 event_budget;    /* events the task may emit; further ones only count as dropped */
         __u32 n_watch;
         __u64 event_attempts;  /* events wanted: the budget gate */

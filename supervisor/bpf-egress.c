@@ -26,7 +26,9 @@
  * complete set, exclusive to load and pin one, so that two starting at once
  * neither both load nor see half a set. A set is complete when all ten
  * objects open and every program uses exactly the pinned maps (ids from the
- * kernel), else it is replaced.
+ * kernel), else it is replaced. The generic parts (directory checks, lock,
+ * naming, pinning and checking a set) live in bpf-cache.c, shared with the
+ * observation layer's loader.
  *
  * What is shared and what is not. Task entries, rules and traffic rows are
  * keyed by cgroup id and cgroups are never shared between supervisors, so
@@ -48,30 +50,25 @@
  * as it can with any state of ours, ptrace us, or detach the links. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "basic/log.h"
 #include "basic/macro.h"
-#include "basic/sha256.h"
+#include "bpf-cache.h"
 #include "bpf-egress.h"
 #include "egress.skel.h"
 
-#define EGRESS_BPF_DIR_DEFAULT "/sys/fs/bpf/stockade"
 /* Mixed into the directory's hash: bump when the loader's use of the pinned
  * objects changes without the BPF object changing (names, key meanings). */
 #define PIN_LAYOUT "stockade-egress-pins-1"
@@ -82,18 +79,26 @@ enum { MAP_TASKS, MAP_RULES, MAP_TRAFFIC, MAP_RINGS, MAP_BSS, _MAP_MAX };
 static const struct {
         const char *pin;
         enum bpf_attach_type attach;
-        enum bpf_prog_type type;
 } prog_defs[_PROG_MAX] = {
-        [PROG_CONNECT4] = { "connect4", BPF_CGROUP_INET4_CONNECT, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
-        [PROG_CONNECT6] = { "connect6", BPF_CGROUP_INET6_CONNECT, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
-        [PROG_SENDMSG4] = { "sendmsg4", BPF_CGROUP_UDP4_SENDMSG, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
-        [PROG_SENDMSG6] = { "sendmsg6", BPF_CGROUP_UDP6_SENDMSG, BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
-        [PROG_SKB] = { "skb", BPF_CGROUP_INET_EGRESS, BPF_PROG_TYPE_CGROUP_SKB },
+        [PROG_CONNECT4] = { "connect4", BPF_CGROUP_INET4_CONNECT },
+        [PROG_CONNECT6] = { "connect6", BPF_CGROUP_INET6_CONNECT },
+        [PROG_SENDMSG4] = { "sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
+        [PROG_SENDMSG6] = { "sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
+        [PROG_SKB] = { "skb", BPF_CGROUP_INET_EGRESS },
 };
 
 static const char *const map_pins[_MAP_MAX] = {
         [MAP_TASKS] = "tasks", [MAP_RULES] = "rules", [MAP_TRAFFIC] = "traffic",
         [MAP_RINGS] = "rings", [MAP_BSS] = "bss",
+};
+
+/* What the cache checks of a pinned set: the skb program uses every map. */
+static const BpfCacheProg cache_progs[_PROG_MAX] = {
+        [PROG_CONNECT4] = { "connect4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_CONNECT6] = { "connect6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SENDMSG4] = { "sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SENDMSG6] = { "sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
+        [PROG_SKB] = { "skb", BPF_PROG_TYPE_CGROUP_SKB, .all_maps = true },
 };
 
 /* A rule as the trie sees it: IPv4 v4-mapped, prefix out of 128. */
@@ -133,7 +138,6 @@ struct Egress {
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct egress *, egress__destroy);
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
 /* ::ffff:0:0/96, where IPv4 lives in the trie. */
 static const uint8_t v4_mapped_prefix[12] = { [10] = 0xff, [11] = 0xff };
@@ -169,7 +173,7 @@ static void close_fds(int *fds, size_t n) {
 
 /* Loads and verifies the object through the skeleton, and keeps only
  * (duplicates of) the fds. */
-static int load_programs(int progs[_PROG_MAX], int maps[_MAP_MAX]) {
+static int load_programs(int *progs, int *maps) {
         _cleanup_(egress__destroyp) struct egress *skel = NULL;
         int r;
 
@@ -208,363 +212,23 @@ fail:
         return log_error_errno(r, "bpf-egress: cannot keep the programs: %m");
 }
 
-/* "egress-" and the first 16 hex digits of SHA-256(object || PIN_LAYOUT). */
-static void cache_subdir_name(char ret[7 + 16 + 1]) {
-        static char name[7 + 16 + 1]; /* the object is constant: hashed once */
-        char hex[65];
-        const void *elf;
-        size_t sz;
-        Sha256 h;
-
-        if (!name[0]) {
-                elf = egress__elf_bytes(&sz);
-                sha256_init(&h);
-                sha256_update(&h, elf, sz);
-                sha256_update(&h, PIN_LAYOUT, sizeof PIN_LAYOUT);
-                sha256_final_hex(&h, hex);
-                (void) snprintf(name, sizeof name, "egress-%.16s", hex);
-        }
-        memcpy(ret, name, sizeof name);
+static const void *elf_bytes(size_t *ret_size) {
+        return egress__elf_bytes(ret_size);
 }
 
-/* The base directory (NULL: the cache is off). */
-static const char *cache_base(void) {
-        const char *d = getenv("STOCKADE_BPF_DIR");
-
-        if (!d)
-                return EGRESS_BPF_DIR_DEFAULT;
-        return d[0] == '/' ? d : NULL; /* empty (or relative): off */
-}
-
-/* Ours, and writable by nobody else. */
-static int check_private(int fd, const char *what) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022))
-                return log_debug_errno(-EPERM, "bpf-egress: %s is not a private directory of ours", what);
-        return 0;
-}
-
-/* Opens the base directory, creating it (0700) when its parent is on bpffs.
- * -EOPNOTSUPP when it is not on bpffs. */
-static int cache_open_base(const char *base, int *ret) {
-        _cleanup_close_ int fd = -EBADF;
-        struct statfs sfs;
-        int r;
-
-        if (statfs(base, &sfs) < 0) {
-                char parent[PATH_MAX], *slash;
-
-                if (errno != ENOENT)
-                        return -errno;
-                if (snprintf(parent, sizeof parent, "%s", base) >= (int) sizeof parent)
-                        return -ENAMETOOLONG;
-                slash = strrchr(parent, '/');
-                if (!slash)
-                        return -EINVAL;
-                slash[slash == parent] = 0; /* "/x" -> "/" */
-                if (statfs(parent, &sfs) < 0)
-                        return -errno;
-                if (sfs.f_type != BPF_FS_MAGIC)
-                        return -EOPNOTSUPP;
-                if (mkdir(base, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-        } else if (sfs.f_type != BPF_FS_MAGIC)
-                return -EOPNOTSUPP;
-
-        fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstatfs(fd, &sfs) < 0)
-                return -errno;
-        if (sfs.f_type != BPF_FS_MAGIC)
-                return -EOPNOTSUPP;
-        r = check_private(fd, base);
-        if (r < 0)
-                return r;
-        *ret = TAKE_FD(fd);
-        return 0;
-}
-
-static int pin_path(char *buf, size_t size, const char *base, const char *sub, const char *name) {
-        if (snprintf(buf, size, "%s/%s/%s", base, sub, name) >= (int) size)
-                return -ENAMETOOLONG;
-        return 0;
-}
-
-/* Opens a complete pinned set, checked against the kernel: every program of
- * the expected type, using only the pinned maps, the skb program all five.
- * -ENOENT when some object is missing, -ESTALE when the set is inconsistent. */
-static int cache_get(const char *base, const char *sub, int progs[_PROG_MAX], int maps[_MAP_MAX]) {
-        uint32_t map_ids[_MAP_MAX];
-        char path[PATH_MAX];
-        int r;
-
-        for (size_t i = 0; i < _PROG_MAX; i++)
-                progs[i] = -EBADF;
-        for (size_t i = 0; i < _MAP_MAX; i++)
-                maps[i] = -EBADF;
-
-        for (size_t i = 0; i < _MAP_MAX; i++) {
-                struct bpf_map_info info = {};
-                uint32_t len = sizeof info;
-
-                r = pin_path(path, sizeof path, base, sub, map_pins[i]);
-                if (r < 0)
-                        goto fail;
-                maps[i] = bpf_obj_get(path);
-                if (maps[i] < 0) {
-                        r = maps[i];
-                        maps[i] = -EBADF;
-                        goto fail;
-                }
-                if (bpf_obj_get_info_by_fd(maps[i], &info, &len) < 0) {
-                        r = -ESTALE; /* not a map */
-                        goto fail;
-                }
-                map_ids[i] = info.id;
-        }
-        for (size_t i = 0; i < _PROG_MAX; i++) {
-                uint32_t used[8] = {}, n_found = 0;
-                struct bpf_prog_info info = {};
-                uint32_t len = sizeof info;
-
-                r = pin_path(path, sizeof path, base, sub, prog_defs[i].pin);
-                if (r < 0)
-                        goto fail;
-                progs[i] = bpf_obj_get(path);
-                if (progs[i] < 0) {
-                        r = progs[i];
-                        progs[i] = -EBADF;
-                        goto fail;
-                }
-                info.nr_map_ids = ELEMENTSOF(used);
-                info.map_ids = (uint64_t) (uintptr_t) used;
-                r = -ESTALE;
-                if (bpf_obj_get_info_by_fd(progs[i], &info, &len) < 0 || info.type != prog_defs[i].type ||
-                    info.nr_map_ids > ELEMENTSOF(used))
-                        goto fail;
-                for (uint32_t j = 0; j < info.nr_map_ids; j++) {
-                        bool known = false;
-                        for (size_t k = 0; k < _MAP_MAX; k++)
-                                known = known || used[j] == map_ids[k];
-                        if (!known)
-                                goto fail;
-                        n_found++;
-                }
-                if (i == PROG_SKB && n_found != _MAP_MAX)
-                        goto fail;
-        }
-        return 0;
-fail:
-        close_fds(progs, _PROG_MAX);
-        close_fds(maps, _MAP_MAX);
-        return r;
-}
-
-/* Empties and removes parent_fd's subdirectory sub (pinned objects unlink like
- * files; their users keep them through their fds). */
-static int remove_pin_dir(int parent_fd, const char *sub) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        int fd, r = 0;
-
-        fd = openat(parent_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                (void) close(fd);
-                return r;
-        }
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
-                        r = -errno;
-        if (unlinkat(parent_fd, sub, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-                r = -errno;
-        return r;
-}
-
-/* Pins the freshly loaded set into base/sub, replacing whatever is there.
- * Called under the exclusive lock. On failure nothing is left pinned. */
-static int cache_put(int base_fd, const char *base, const char *sub, const int progs[_PROG_MAX],
-                     const int maps[_MAP_MAX]) {
-        _cleanup_close_ int fd = -EBADF;
-        char path[PATH_MAX];
-        int r;
-
-        r = remove_pin_dir(base_fd, sub); /* a broken or partial set */
-        if (r < 0)
-                return r;
-        if (mkdirat(base_fd, sub, 0700) < 0)
-                return -errno;
-        fd = openat(base_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        r = check_private(fd, sub);
-        if (r < 0)
-                goto fail;
-        /* Maps first, programs last: a reader missing any object takes the
-         * exclusive lock, so order is only for a supervisor killed midway. */
-        for (size_t i = 0; i < _MAP_MAX; i++) {
-                r = pin_path(path, sizeof path, base, sub, map_pins[i]);
-                if (r >= 0)
-                        r = bpf_obj_pin(maps[i], path);
-                if (r < 0)
-                        goto fail;
-        }
-        for (size_t i = 0; i < _PROG_MAX; i++) {
-                r = pin_path(path, sizeof path, base, sub, prog_defs[i].pin);
-                if (r >= 0)
-                        r = bpf_obj_pin(progs[i], path);
-                if (r < 0)
-                        goto fail;
-        }
-        return 0;
-fail:
-        (void) remove_pin_dir(base_fd, sub);
-        return r;
-}
-
-/* flock() with a bound: a supervisor stopped while holding the lock must
- * not stop every other one (they then load privately). Loading takes
- * ~10-40 ms, so polling each millisecond costs nothing worth a timer. */
-#define CACHE_LOCK_TIMEOUT_MS 2000
-
-static int lock_bounded(int fd, int op) {
-        for (unsigned i = 0;; i++) {
-                if (flock(fd, op | LOCK_NB) == 0)
-                        return 0;
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return -errno;
-                if (i >= CACHE_LOCK_TIMEOUT_MS)
-                        return -ETIMEDOUT;
-                (void) usleep(1000);
-        }
-}
-
-/* The set's directory, when there is one, must be private too; one that
- * is not is replaced. */
-static int cache_check_subdir(int base_fd, const char *sub) {
-        struct stat st;
-
-        if (fstatat(base_fd, sub, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077))
-                return -ESTALE;
-        return 0;
-}
-
-/* Fills e->progs and e->maps from the cache, or loads them and pins them
- * there. 1: reused, 0: loaded (pinned, or privately when pinning failed),
- * -EAGAIN: the cache is unavailable and nothing was loaded, another
- * -errno: the kernel refused the programs. */
-static int load_cached(Egress *e) {
-        _cleanup_close_ int base_fd = -EBADF;
-        const char *base = cache_base();
-        char sub[7 + 16 + 1];
-        int r;
-
-        if (!base) {
-                log_debug("bpf-egress: STOCKADE_BPF_DIR is empty, the programs are not cached");
-                return -EAGAIN;
-        }
-        r = cache_open_base(base, &base_fd);
-        if (r < 0) {
-                log_debug_errno(r, "bpf-egress: no program cache in %s%s: %m", base,
-                                r == -EOPNOTSUPP ? " (not on bpffs)" : "");
-                return -EAGAIN;
-        }
-        cache_subdir_name(sub);
-
-        /* Shared: a complete set is only read. */
-        r = lock_bounded(base_fd, LOCK_SH);
-        if (r < 0) {
-                log_debug_errno(r, "bpf-egress: cannot lock %s: %m", base);
-                return -EAGAIN;
-        }
-        r = cache_check_subdir(base_fd, sub);
-        if (r >= 0)
-                r = cache_get(base, sub, e->progs, e->maps);
-        if (r >= 0)
-                return 1;
-
-        /* Exclusive to load and pin. Let go of the shared lock first (two
-         * upgrading at once would wait for each other), so whoever got the
-         * exclusive one first may have pinned meanwhile: look again. */
-        (void) flock(base_fd, LOCK_UN);
-        r = lock_bounded(base_fd, LOCK_EX);
-        if (r < 0) {
-                log_debug_errno(r, "bpf-egress: cannot lock %s: %m", base);
-                return -EAGAIN;
-        }
-        r = cache_check_subdir(base_fd, sub);
-        if (r >= 0)
-                r = cache_get(base, sub, e->progs, e->maps);
-        if (r >= 0)
-                return 1;
-        if (r != -ENOENT)
-                log_debug_errno(r, "bpf-egress: replacing the pinned set %s/%s: %m", base, sub);
-
-        r = load_programs(e->progs, e->maps);
-        if (r < 0)
-                return r; /* the lock goes with base_fd */
-        r = cache_put(base_fd, base, sub, e->progs, e->maps);
-        if (r < 0)
-                log_debug_errno(r, "bpf-egress: cannot pin the programs in %s/%s, keeping them private: %m", base,
-                                sub);
-        else
-                log_debug("bpf-egress: programs pinned in %s/%s", base, sub);
-        return 0;
-}
+static BpfCacheSet cache_set = {
+        .name = "egress",
+        .layout = PIN_LAYOUT,
+        .elf_bytes = elf_bytes,
+        .progs = cache_progs,
+        .n_progs = _PROG_MAX,
+        .maps = map_pins,
+        .n_maps = _MAP_MAX,
+        .load = load_programs,
+};
 
 int egress_cache_drop(void) {
-        _cleanup_close_ int base_fd = -EBADF;
-        _cleanup_(closedirp) DIR *d = NULL;
-        const char *base = cache_base();
-        struct dirent *de;
-        int fd, r = 0, q;
-
-        if (!base)
-                return 0;
-        fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                (void) close(fd);
-                return r;
-        }
-        /* Only ever bpffs: the cache is never made elsewhere, and this
-         * unlinks whatever egress-* holds. */
-        {
-                struct statfs sfs;
-                if (fstatfs(dirfd(d), &sfs) < 0)
-                        return -errno;
-                if (sfs.f_type != BPF_FS_MAGIC)
-                        return 0;
-        }
-        base_fd = fcntl(dirfd(d), F_DUPFD_CLOEXEC, 3);
-        if (base_fd < 0)
-                return -errno;
-        r = lock_bounded(base_fd, LOCK_EX);
-        if (r < 0)
-                return r;
-        /* Every build's set, not only ours. */
-        while ((de = readdir(d)))
-                if (strncmp(de->d_name, "egress-", 7) == 0 && (q = remove_pin_dir(dirfd(d), de->d_name)) < 0 &&
-                    r == 0)
-                        r = q;
-        /* The base too when nothing else lives there (it is shared with
-         * other caches, if any: ENOTEMPTY is fine). */
-        if (r == 0 && rmdir(base) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
-                r = -errno;
-        return r;
+        return bpf_cache_drop("egress");
 }
 
 bool egress_cached(const Egress *e) {
@@ -613,7 +277,7 @@ int egress_open(Egress **ret) {
                 e->maps[i] = -EBADF;
         e->ring = -EBADF;
 
-        r = load_cached(e);
+        r = bpf_cache_load(&cache_set, e->progs, e->maps);
         if (r == -EAGAIN)
                 r = load_programs(e->progs, e->maps);
         if (r < 0)

@@ -5,12 +5,21 @@
  * number and result, the process tree (fork/exec/exit events) and the files
  * it opens (a count, and events for paths on a watch list).
  *
- * One Shape per supervisor holds the loaded programs and maps; one ShapeTask
- * per observed task holds its map entry, keyed by the id of the task's
- * cgroup v2 dir (cgroup_fd_id() in bpf-egress.h). The programs are linked
- * only while at least one task is added: the first shape_task_add() links
- * them, the last shape_task_remove() unlinks them, so tasks with shape off
- * cost nothing.
+ * One Shape per supervisor holds the programs and maps; one ShapeTask per
+ * observed task holds its map entry, keyed by the id of the task's cgroup
+ * v2 dir (cgroup_fd_id() in bpf-egress.h). The programs and maps are loaded
+ * once per boot and pinned in bpffs ($STOCKADE_BPF_DIR, default
+ * /sys/fs/bpf/stockade; empty: off), as the egress wall's are, and every
+ * later Shape reuses them: the tasks of all supervisors then share the task
+ * map, while each Shape has its own links and ring buffer, counts only its
+ * own tasks and receives only their events. Without bpffs (or on kernels
+ * before 6.10, without cookies on tp_btf links) a Shape loads them
+ * privately. See supervisor/bpf-shape.c.
+ *
+ * The programs are linked only while at least one task is added: the first
+ * shape_task_add() links them, the last shape_task_remove() unlinks them,
+ * so tasks with shape off cost nothing. A syscall of a process in no
+ * tracked cgroup costs one map lookup per Shape with tasks.
  *
  * What is not seen (stockade(1) has the long form):
  *  - anything before shape_task_add() for the cgroup id, and processes in
@@ -38,7 +47,8 @@ typedef struct ShapeTask ShapeTask;
 
 typedef struct ShapeOptions {
         size_t ring_bytes; /* ring buffer size, a power of 2 >= page size; 0: 1 MiB */
-        uint32_t max_tasks; /* tasks added at once; 0: 256 */
+        uint32_t max_tasks; /* tasks added at once to this Shape; 0: 256, at most SHAPE_TASKS_MAX
+                             * (which also bounds the tasks of all Shapes sharing the pinned maps) */
 } ShapeOptions;
 
 /* Event budget of a task when ShapeTaskOptions.event_budget is 0. */
@@ -128,9 +138,20 @@ typedef struct ShapeCounts {
         uint64_t lost[_SHAPE_EVENT_MAX];     /* the ring buffer was full */
 } ShapeCounts;
 
-/* Loads and verifies the programs, once per supervisor; links nothing.
- * o may be NULL (defaults). -errno, logged. */
+/* Opens the pinned programs and maps, or loads, verifies and pins them
+ * when there are none for this build (under a lock: supervisors starting
+ * together load them once); loads them privately when the cache is
+ * unavailable. Links nothing. o may be NULL (defaults). -errno, logged:
+ * only when the kernel refuses the programs, never for the cache. */
 int shape_open(const ShapeOptions *o, Shape **ret);
+
+/* Whether s reused pinned programs (rather than loading them itself). */
+bool shape_cached(const Shape *s);
+
+/* Unpins every shape set of the cache (of any build); open Shapes keep
+ * theirs, the next shape_open() loads and pins afresh. For tests and
+ * operators. -errno. */
+int shape_cache_drop(void);
 
 /* Unlinks and frees every task still added (their ShapeTask pointers are
  * then invalid), closes programs and maps. NULL-safe; returns NULL. */

@@ -3,18 +3,23 @@
  * cgroups are created below our own v2 cgroup; workloads run in children
  * that move themselves into one before doing anything we count. */
 #include <bpf/bpf.h>
+#include <linux/magic.h>
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +73,68 @@ static void sweep_stale_cgroups(void) {
                         (void) usleep(10 * 1000); /* bounded: the kill is asynchronous */
         }
         cgroup_layout_done(&l);
+}
+
+/* The pinned program cache goes to a bpffs of our own, as in
+ * test-egress.c: the runner (where unchecked fixtures run) moves to a
+ * private mount namespace and mounts a fresh bpffs over /sys/fs/bpf, so
+ * whatever the tests pin dies with the runner, however it ends. Where that
+ * is impossible, a directory of the host's bpffs named by our pid, removed
+ * at teardown (and, should the runner die, by the next run's setup). Tests
+ * run in children: they inherit both the namespace and STOCKADE_BPF_DIR. */
+static char bpf_dir[PATH_MAX];
+
+static void remove_tree(const char *path) {
+        _cleanup_(closedirp) DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                char sub[PATH_MAX + NAME_MAX + 2];
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                (void) snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+                if (de->d_type == DT_DIR)
+                        remove_tree(sub);
+                else
+                        (void) unlink(sub);
+        }
+        (void) rmdir(path);
+}
+
+static void setup_bpf_dir(void) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct statfs sfs;
+        struct dirent *de;
+
+        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+            mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0) {
+                (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-test");
+                (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
+                return;
+        }
+        /* The host's bpffs, if mounted: sweep what dead runners left. */
+        d = statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC ? opendir("/sys/fs/bpf") : NULL;
+        while (d && (de = readdir(d))) {
+                char path[32 + NAME_MAX];
+                int pid;
+                if (sscanf(de->d_name, "stockade-shape-test-%d", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
+                        continue;
+                (void) snprintf(path, sizeof path, "/sys/fs/bpf/%s", de->d_name);
+                remove_tree(path);
+        }
+        (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-shape-test-%d", getpid());
+        (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
+}
+
+static void setup_kernel(void) {
+        sweep_stale_cgroups();
+        setup_bpf_dir();
+}
+
+static void teardown_kernel(void) {
+        sweep_stale_cgroups();
+        (void) shape_cache_drop();
+        remove_tree(bpf_dir); /* anything else a failed test put there */
 }
 
 /* A new group below our own cgroup v2 dir; returns its dirfd. */
@@ -587,12 +654,435 @@ START_TEST(test_heavy) {
 }
 END_TEST
 
+/* ---- the pinned cache ------------------------------------------------- */
+
+/* The cache needs cookies on tp_btf links (Linux 6.10): before, every Shape
+ * loads privately and only test_cache_off applies. */
+static bool cache_expected(void) {
+        struct utsname u;
+        unsigned major = 0, minor = 0;
+
+        if (uname(&u) < 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+                return false;
+        if (major > 6 || (major == 6 && minor >= 10))
+                return true;
+        fprintf(stderr, "# kernel %s: no cookies on tp_btf links, no cache to test\n", u.release);
+        return false;
+}
+
+/* The shape-* set directory of the cache ("" when there is none), and how
+ * many objects it holds (-1: no base dir). */
+static int pinned_objects(char *ret_dir, size_t size) {
+        _cleanup_(closedirp) DIR *d = opendir(bpf_dir);
+        struct dirent *de;
+        int n = 0;
+
+        if (ret_dir)
+                ret_dir[0] = 0;
+        if (!d)
+                return -1;
+        while ((de = readdir(d))) {
+                _cleanup_(closedirp) DIR *sub = NULL;
+                char path[PATH_MAX + NAME_MAX + 2];
+                struct dirent *x;
+                struct stat st;
+
+                if (strncmp(de->d_name, "shape-", 6) != 0)
+                        continue;
+                (void) snprintf(path, sizeof path, "%s/%s", bpf_dir, de->d_name);
+                ck_assert_int_eq(stat(path, &st), 0);
+                ck_assert_uint_eq(st.st_mode & 07777, 0700);
+                if (ret_dir)
+                        (void) snprintf(ret_dir, size, "%s", path);
+                sub = opendir(path);
+                while (sub && (x = readdir(sub)))
+                        n += x->d_name[0] != '.';
+        }
+        return n;
+}
+
+/* Whether the pinned map name has an entry for id. */
+static bool pinned_has(const char *name, uint64_t id) {
+        char dir[PATH_MAX + NAME_MAX + 2], path[PATH_MAX + NAME_MAX + 16];
+        _cleanup_free_ struct shape_task *v = NULL;
+        int fd, r;
+
+        ck_assert_int_gt(pinned_objects(dir, sizeof dir), 0);
+        (void) snprintf(path, sizeof path, "%s/%s", dir, name);
+        fd = bpf_obj_get(path);
+        ck_assert_int_ge(fd, 0);
+        v = calloc(1, sizeof *v);
+        ck_assert_ptr_nonnull(v);
+        if (streq(name, "rings")) {
+                uint32_t inner_id;
+                r = bpf_map_lookup_elem(fd, &id, &inner_id);
+        } else
+                r = bpf_map_lookup_elem(fd, &id, v);
+        (void) close(fd);
+        return r == 0;
+}
+
+static bool same_progs(Shape *a, Shape *b) {
+        uint32_t x[5], y[5];
+
+        ck_assert_int_eq(shape_prog_ids(a, x, 5), 5);
+        ck_assert_int_eq(shape_prog_ids(b, y, 5), 5);
+        return memcmp(x, y, sizeof x) == 0;
+}
+
+static int open_in_child_cached(void) {
+        int status;
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                Shape *x = NULL;
+                _exit(shape_open(NULL, &x) < 0 ? 2 : shape_cached(x) ? 0 : 1);
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        return WEXITSTATUS(status);
+}
+
+/* The first open pins, a second Shape (and a second process) reuses the
+ * programs, and the reused ones count exactly. */
+START_TEST(test_cache_pin_and_reuse) {
+        Shape *s1 = NULL, *s2 = NULL;
+        ShapeTask *t = NULL;
+        _cleanup_free_ ShapeCounts *c = NULL;
+        _cleanup_free_ Events *evs = NULL;
+        uint64_t id;
+        int cg;
+
+        if (!cache_expected())
+                return;
+
+        c = calloc(1, sizeof *c);
+        evs = calloc(1, sizeof *evs);
+        ck_assert(c && evs);
+        cg = make_cgroup(&id);
+        ck_assert_int_eq(shape_cache_drop(), 0);
+        ck_assert_int_eq(pinned_objects(NULL, 0), -1);
+
+        ck_assert_int_eq(shape_open(NULL, &s1), 0);
+        ck_assert(!shape_cached(s1));
+        ck_assert_int_eq(pinned_objects(NULL, 0), 9); /* 5 programs, 4 maps */
+        ck_assert_int_eq(shape_open(NULL, &s2), 0);
+        ck_assert(shape_cached(s2));
+        ck_assert(same_progs(s1, s2));
+        ck_assert_int_eq(open_in_child_cached(), 0);
+
+        ck_assert_int_eq(shape_task_add(s2, id, NULL, &t), 0);
+        ck_assert_uint_eq(kernel_links_of(s2), 5);
+        /* One task per cgroup across supervisors (the task map is shared). */
+        ck_assert_int_eq(shape_task_add(s1, id, NULL, &(ShapeTask *) { NULL }), -EEXIST);
+        ck_assert_uint_eq(shape_links(s1), 0);
+        run_in(cg, work_getpid, 30000);
+        ck_assert_int_eq(shape_task_read(s2, t, c), 0);
+        ck_assert_uint_ge(c->sys[NR_GETPID].calls, 30000);
+        ck_assert_uint_lt(c->sys[NR_GETPID].calls, 30010);
+        ck_assert_int_eq(shape_consume(s2, collect, evs), 1); /* the workload's exit */
+        ck_assert_int_eq(shape_consume(s1, collect, evs), 0);
+        ck_assert_uint_eq(c->emitted[SHAPE_EVENT_EXIT], 1);
+
+        t = shape_task_remove(s2, t);
+        ck_assert(!pinned_has("tasks", id));
+        ck_assert(!pinned_has("rings", id));
+        ck_assert_uint_eq(kernel_links_of(s2), 0);
+        s2 = shape_close(s2);
+        s1 = shape_close(s1);
+        ck_assert_int_eq(pinned_objects(NULL, 0), 9); /* the cache outlives its supervisors */
+        (void) close(cg);
+}
+END_TEST
+
+/* Two supervisors at once, one task each, both linked to the very same
+ * programs: each counts its own task's calls exactly once and receives only
+ * its own task's events; a third, untracked group counts nowhere. */
+START_TEST(test_cache_two_supervisors) {
+        Shape *s1 = NULL, *s2 = NULL;
+        ShapeTask *a = NULL, *b = NULL;
+        _cleanup_free_ ShapeCounts *ca = NULL, *cb = NULL;
+        _cleanup_free_ Events *ev1 = NULL, *ev2 = NULL;
+        uint64_t ida, idb, idu;
+        int cga, cgb, cgu;
+        pid_t pa, pb, pu;
+
+        if (!cache_expected())
+                return;
+
+        ca = calloc(1, sizeof *ca);
+        cb = calloc(1, sizeof *cb);
+        ev1 = calloc(1, sizeof *ev1);
+        ev2 = calloc(1, sizeof *ev2);
+        ck_assert(ca && cb && ev1 && ev2);
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        cgu = make_cgroup(&idu);
+        ck_assert_int_eq(shape_open(NULL, &s1), 0);
+        ck_assert_int_eq(shape_open(NULL, &s2), 0);
+        ck_assert(shape_cached(s2));
+        ck_assert(same_progs(s1, s2));
+        ck_assert_int_eq(shape_task_add(s1, ida, NULL, &a), 0);
+        ck_assert_int_eq(shape_task_add(s2, idb, NULL, &b), 0);
+        ck_assert_uint_eq(kernel_links_of(s1), 10); /* each program linked twice */
+
+        pa = start_in(cga, work_getpid, 30000, -1);
+        pb = start_in(cgb, work_getpid, 50000, -1);
+        pu = start_in(cgu, work_getpid, 70000, -1);
+        wait_ok(pa);
+        wait_ok(pb);
+        wait_ok(pu);
+        run_in(cga, work_forks, 7);
+        run_in(cgb, work_forks, 3);
+
+        ck_assert_int_eq(shape_task_read(s1, a, ca), 0);
+        ck_assert_int_eq(shape_task_read(s2, b, cb), 0);
+        ck_assert_uint_ge(ca->sys[NR_GETPID].calls, 30000);
+        ck_assert_uint_lt(ca->sys[NR_GETPID].calls, 30010);
+        ck_assert_uint_ge(cb->sys[NR_GETPID].calls, 50000);
+        ck_assert_uint_lt(cb->sys[NR_GETPID].calls, 50010);
+        ck_assert_uint_lt(ca->calls, 30000 + 400);
+        ck_assert_uint_lt(cb->calls, 50000 + 400);
+        /* Events once each: 7 forks, their exits and two workloads' exits. */
+        ck_assert_uint_eq(ca->emitted[SHAPE_EVENT_FORK], 7);
+        ck_assert_uint_eq(ca->emitted[SHAPE_EVENT_EXIT], 7 + 2);
+        ck_assert_uint_eq(cb->emitted[SHAPE_EVENT_FORK], 3);
+        ck_assert_uint_eq(cb->emitted[SHAPE_EVENT_EXIT], 3 + 2);
+        ck_assert_int_eq(shape_consume(s1, collect, ev1), 7 + 9);
+        ck_assert_int_eq(shape_consume(s2, collect, ev2), 3 + 5);
+        for (size_t i = 0; i < ev1->n; i++)
+                ck_assert_uint_eq(ev1->ev[i].cgroup_id, ida);
+        for (size_t i = 0; i < ev2->n; i++)
+                ck_assert_uint_eq(ev2->ev[i].cgroup_id, idb);
+
+        /* s1 goes: s2 goes on counting, alone. */
+        s1 = shape_close(s1);
+        ck_assert(!pinned_has("tasks", ida));
+        ck_assert_uint_eq(kernel_links_of(s2), 5);
+        run_in(cgb, work_getpid, 1000);
+        ck_assert_int_eq(shape_task_read(s2, b, cb), 0);
+        ck_assert_uint_ge(cb->sys[NR_GETPID].calls, 51000);
+        ck_assert_uint_lt(cb->sys[NR_GETPID].calls, 51020);
+        s2 = shape_close(s2);
+        (void) close(cga);
+        (void) close(cgb);
+        (void) close(cgu);
+}
+END_TEST
+
+/* A supervisor killed with tasks leaves their entries in the shared maps;
+ * the next supervisor's first task sweeps them, and a live one's entries
+ * stay. */
+START_TEST(test_cache_sweep_killed) {
+        Shape *s = NULL, *live = NULL;
+        ShapeTask *t = NULL, *l = NULL;
+        uint64_t ida, idb, idc, idl;
+        int cga, cgb, cgc, cgl, pfd[2], status;
+        char c;
+        pid_t pid;
+
+        if (!cache_expected())
+                return;
+
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        cgc = make_cgroup(&idc);
+        cgl = make_cgroup(&idl);
+        ck_assert_int_eq(shape_open(NULL, &live), 0);
+        ck_assert_int_eq(shape_task_add(live, idl, NULL, &l), 0);
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                Shape *k = NULL;
+                ShapeTask *x = NULL, *y = NULL;
+                (void) close(pfd[0]);
+                if (shape_open(NULL, &k) < 0 || !shape_cached(k) || shape_task_add(k, ida, NULL, &x) < 0 ||
+                    shape_task_add(k, idb, NULL, &y) < 0 || write(pfd[1], "x", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(1);
+        }
+        (void) close(pfd[1]);
+        ck_assert_int_eq(read(pfd[0], &c, 1), 1);
+        (void) close(pfd[0]);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+        ck_assert(pinned_has("tasks", ida) && pinned_has("rings", ida));
+        ck_assert(pinned_has("tasks", idb) && pinned_has("rings", idb));
+        /* live's sweep ran at its own first task, before: no new sweep. */
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert(shape_cached(s));
+        ck_assert_int_eq(shape_task_add(s, idc, NULL, &t), 0);
+        ck_assert(!pinned_has("tasks", ida) && !pinned_has("rings", ida));
+        ck_assert(!pinned_has("tasks", idb) && !pinned_has("rings", idb));
+        ck_assert(pinned_has("tasks", idl) && pinned_has("rings", idl));
+        ck_assert(pinned_has("tasks", idc) && pinned_has("rings", idc));
+        /* The swept cgroup may get a task again. */
+        t = shape_task_remove(s, t);
+        ck_assert_int_eq(shape_task_add(s, ida, NULL, &t), 0);
+        s = shape_close(s);
+        live = shape_close(live);
+        ck_assert(!pinned_has("tasks", ida) && !pinned_has("tasks", idl));
+        (void) close(cga);
+        (void) close(cgb);
+        (void) close(cgc);
+        (void) close(cgl);
+}
+END_TEST
+
+/* The cache switched off (or not on bpffs): private programs, nothing
+ * pinned, and two private Shapes at once still count exactly. */
+START_TEST(test_cache_off) {
+        char tmp[] = "/tmp/stockade-shape-test-XXXXXX", dir[PATH_MAX];
+        Shape *s1 = NULL, *s2 = NULL;
+        ShapeTask *a = NULL, *b = NULL;
+        _cleanup_free_ ShapeCounts *ca = NULL, *cb = NULL;
+        _cleanup_free_ Events *evs = NULL;
+        uint64_t ida, idb;
+        int cga, cgb;
+
+        ca = calloc(1, sizeof *ca);
+        cb = calloc(1, sizeof *cb);
+        evs = calloc(1, sizeof *evs);
+        ck_assert(ca && cb && evs);
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+
+        ck_assert_ptr_nonnull(mkdtemp(tmp));
+        (void) snprintf(dir, sizeof dir, "%s/bpf", tmp);
+        ck_assert_int_eq(setenv("STOCKADE_BPF_DIR", dir, 1), 0);
+        ck_assert_int_eq(shape_open(NULL, &s1), 0);
+        ck_assert(!shape_cached(s1));
+        ck_assert_int_eq(rmdir(tmp), 0); /* empty: nothing made there */
+
+        ck_assert_int_eq(setenv("STOCKADE_BPF_DIR", "", 1), 0);
+        ck_assert_int_eq(shape_open(NULL, &s2), 0);
+        ck_assert(!shape_cached(s2));
+        ck_assert(!same_progs(s1, s2));
+        ck_assert_int_eq(shape_task_add(s1, ida, NULL, &a), 0);
+        ck_assert_int_eq(shape_task_add(s2, idb, NULL, &b), 0);
+        run_in(cga, work_getpid, 20000);
+        run_in(cgb, work_getppid, 40000);
+        ck_assert_int_eq(shape_task_read(s1, a, ca), 0);
+        ck_assert_int_eq(shape_task_read(s2, b, cb), 0);
+        ck_assert_uint_ge(ca->sys[NR_GETPID].calls, 20000);
+        ck_assert_uint_lt(ca->sys[NR_GETPID].calls, 20010);
+        ck_assert_uint_ge(cb->sys[NR_GETPPID].calls, 40000);
+        ck_assert_uint_lt(cb->sys[NR_GETPPID].calls, 40010);
+        ck_assert_int_eq(shape_consume(s1, collect, evs), 1);
+        ck_assert_uint_eq(evs->ev[0].cgroup_id, ida);
+        s1 = shape_close(s1);
+        s2 = shape_close(s2);
+        (void) close(cga);
+        (void) close(cgb);
+}
+END_TEST
+
+/* shape_open() in a fresh process (what each `stockade run` pays). */
+static double open_in_fresh_process(const char *bpf_dir_env) {
+        double t0, t1;
+        int pfd[2], status;
+        pid_t pid;
+
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                Shape *x = NULL;
+                double dt;
+                (void) setenv("STOCKADE_BPF_DIR", bpf_dir_env, 1);
+                t0 = now_s();
+                if (shape_open(NULL, &x) < 0)
+                        _exit(1);
+                dt = now_s() - t0;
+                if (write(pfd[1], &dt, sizeof dt) != sizeof dt)
+                        _exit(1);
+                _exit(shape_cached(x) ? 3 : 4);
+        }
+        (void) close(pfd[1]);
+        ck_assert_int_eq(read(pfd[0], &t1, sizeof t1), sizeof t1);
+        (void) close(pfd[0]);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status));
+        return WEXITSTATUS(status) == 3 ? t1 : -t1; /* negative: not cached */
+}
+
+static double getppid_ns(int cg, long n) {
+        double t0 = now_s();
+        run_in(cg, work_getppid, n);
+        return (now_s() - t0) * 1e9 / (double) n;
+}
+
+/* Prints what the cache saves at open, and what a syscall costs with one
+ * vs two supervisors' links (each program runs once per link). */
+START_TEST(test_cache_timings) {
+        double unc, cached, priv, bare, best[4] = { 1e9, 1e9, 1e9, 1e9 };
+        const long calls = 1000000;
+        Shape *s1 = NULL, *s2 = NULL;
+        ShapeTask *a = NULL, *b = NULL;
+        uint64_t ida, idb, idu;
+        int cga, cgb, cgu;
+
+        if (!cache_expected())
+                return;
+
+        ck_assert_int_eq(shape_cache_drop(), 0);
+        unc = open_in_fresh_process(bpf_dir);
+        ck_assert_double_lt(unc, 0); /* loaded and pinned */
+        cached = 1e9;
+        for (int i = 0; i < 5; i++) {
+                double x = open_in_fresh_process(bpf_dir);
+                ck_assert_double_gt(x, 0);
+                cached = x < cached ? x : cached;
+        }
+        priv = open_in_fresh_process("");
+        ck_assert_double_lt(priv, 0);
+        fprintf(stderr, "# shape_open in a fresh process: %.1f ms loading and pinning, %.2f ms cached (best of 5), "
+                        "%.1f ms private\n", -unc * 1e3, cached * 1e3, -priv * 1e3);
+        ck_assert_double_lt(cached, -unc);
+
+        cga = make_cgroup(&ida);
+        cgb = make_cgroup(&idb);
+        cgu = make_cgroup(&idu);
+        ck_assert_int_eq(shape_open(NULL, &s1), 0);
+        ck_assert_int_eq(shape_open(NULL, &s2), 0);
+        bare = getppid_ns(cgu, calls); /* nothing linked */
+        ck_assert_int_eq(shape_task_add(s1, ida, NULL, &a), 0);
+        for (int round = 0; round < 3; round++) {
+                double x;
+                /* One supervisor linked: tracked, untracked. */
+                x = getppid_ns(cga, calls);
+                best[0] = x < best[0] ? x : best[0];
+                x = getppid_ns(cgu, calls);
+                best[1] = x < best[1] ? x : best[1];
+                /* Two: s2 tracks another group. */
+                ck_assert_int_eq(shape_task_add(s2, idb, NULL, &b), 0);
+                x = getppid_ns(cga, calls);
+                best[2] = x < best[2] ? x : best[2];
+                x = getppid_ns(cgu, calls);
+                best[3] = x < best[3] ? x : best[3];
+                b = shape_task_remove(s2, b);
+        }
+        fprintf(stderr, "# getppid: %.0f ns with nothing linked; best of 3 with one supervisor linked: %.0f ns "
+                        "tracked, %.0f ns untracked; two linked: %.0f ns tracked, %.0f ns untracked\n", bare,
+                best[0], best[1], best[2], best[3]);
+        s1 = shape_close(s1);
+        s2 = shape_close(s2);
+        (void) close(cga);
+        (void) close(cgb);
+        (void) close(cgu);
+}
+END_TEST
+
 static Suite *shape_suite(void) {
         Suite *s = suite_create("shape");
         TCase *tc = tcase_create("kernel");
 
         tcase_set_timeout(tc, 120);
-        tcase_add_unchecked_fixture(tc, sweep_stale_cgroups, sweep_stale_cgroups);
+        tcase_add_unchecked_fixture(tc, setup_kernel, teardown_kernel);
         tcase_add_checked_fixture(tc, NULL, cleanup_test);
         tcase_add_test(tc, test_links_follow_tasks);
         tcase_add_test(tc, test_bad_options);
@@ -600,6 +1090,11 @@ static Suite *shape_suite(void) {
         tcase_add_test(tc, test_two_tasks);
         tcase_add_test(tc, test_budget_and_lost);
         tcase_add_test(tc, test_heavy);
+        tcase_add_test(tc, test_cache_pin_and_reuse);
+        tcase_add_test(tc, test_cache_two_supervisors);
+        tcase_add_test(tc, test_cache_sweep_killed);
+        tcase_add_test(tc, test_cache_off);
+        tcase_add_test(tc, test_cache_timings);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -104,7 +104,13 @@ done
         -- /bin/sleep 2 >/dev/null 2>&1 </dev/null &
 OFF=$!
 sleep 1
-LINKED=$(bpftool prog list 2>/dev/null | grep -c 'name shape_')
+# The BPF programs that supervisor holds, by the ids in its fds' fdinfo.
+LINKED=0
+for fd in /proc/$OFF/fd/*; do
+        [[ $(readlink "$fd" 2>/dev/null) == anon_inode:bpf-prog ]] || continue
+        id=$(awk '$1 == "prog_id:" { print $2 }' "/proc/$OFF/fdinfo/${fd##*/}")
+        bpftool prog show id "$id" 2>/dev/null | grep -q 'name shape_' && LINKED=$((LINKED + 1))
+done
 wait "$OFF"
 is "$LINKED" 0 "observe.shape off: no observation program is loaded or linked while the task runs"
 is "$(jqget "$T/off.json" .shape)" null "observe.shape off: the result has no shape"

@@ -247,8 +247,12 @@ __noinline long rules_match(__u64 cgid, const struct dest *d, __u32 ignore_expir
         return -1;
 }
 
-/* One event into the ring of cgid's supervisor; -1 when it has none or it is full. */
-__noinline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook, __u32 rule_id) {
+/* One event into the ring of cgid's supervisor; -1 when it has none or it is full.
+ * Inlined with a constant who: cgroup_skb programs may not call the
+ * current-task helpers before Linux 6.x (6.1 refuses them even in a branch
+ * never taken), so the packet wall's events carry no pid or comm. */
+static __always_inline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook, __u32 rule_id,
+                                const bool who) {
         struct egress_event *e;
 
         void *ring;
@@ -262,9 +266,14 @@ __noinline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook,
         if (!e)
                 return -1;
         e->cgroup_id = cgid;
-        e->pid = bpf_get_current_pid_tgid() >> 32;
         e->rule_id = rule_id;
-        bpf_get_current_comm(e->comm, sizeof(e->comm));
+        if (who) {
+                e->pid = bpf_get_current_pid_tgid() >> 32;
+                bpf_get_current_comm(e->comm, sizeof(e->comm));
+        } else {
+                e->pid = 0;
+                __builtin_memset(e->comm, 0, sizeof(e->comm));
+        }
         if (is_v4(d)) {
                 e->family = AF_INET;
                 __builtin_memcpy(e->addr, &d->addr32[3], 4);
@@ -283,8 +292,8 @@ __noinline int emit(__u64 cgid, const struct dest *d, __u32 verdict, __u32 hook,
 }
 
 static __always_inline void report(struct egress_task *t, __u64 cgid, const struct dest *d, __u32 verdict,
-                                   __u32 hook, __u32 rule_id) {
-        if (emit(cgid, d, verdict, hook, rule_id) < 0)
+                                   __u32 hook, __u32 rule_id, const bool who) {
+        if (emit(cgid, d, verdict, hook, rule_id, who) < 0)
                 __sync_fetch_and_add(t ? &t->lost : &lost_untracked, 1);
 }
 
@@ -320,7 +329,7 @@ __noinline int judge_sock_addr(const struct dest *d, __u32 hook) {
                         }
                 }
         }
-        report(t, cgid, d, verdict, hook, rule_id);
+        report(t, cgid, d, verdict, hook, rule_id, true);
         return pass;
 }
 
@@ -552,7 +561,7 @@ __noinline int judge_skb(struct __sk_buff *skb, const struct dest *d, __u32 flag
                          * packets. */
                         if (!(flags & SKB_JUDGED_BY_HOOKS)) {
                                 __sync_fetch_and_add(&t->denied, 1);
-                                report(t, cgid, d, EGRESS_VERDICT_AUDIT_DENY, EGRESS_HOOK_SKB, 0);
+                                report(t, cgid, d, EGRESS_VERDICT_AUDIT_DENY, EGRESS_HOOK_SKB, 0, false);
                         }
                 }
                 if (pass) {
@@ -562,7 +571,7 @@ __noinline int judge_skb(struct __sk_buff *skb, const struct dest *d, __u32 flag
                 }
                 __sync_fetch_and_add(&t->denied, 1);
         }
-        report(t, cgid, d, verdict, EGRESS_HOOK_SKB, 0);
+        report(t, cgid, d, verdict, EGRESS_HOOK_SKB, 0, false);
         return 0;
 }
 

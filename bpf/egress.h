@@ -77,7 +77,7 @@ struct egress_value {
 /* One decision, through the ring buffer of the task's supervisor. */
 struct egress_event {
         __u64 cgroup_id;
-        __u32 pid;        /* tgid; for the skb hook, of whoever runs when the packet leaves */
+        __u32 pid;        /* tgid of the caller; 0 (and comm empty) for the skb hook */
         __u32 rule_id;    /* 1-based index of the matching rule, 0: none */
         char comm[16];
         __u8 addr[16];    /* IPv4 (mapped included) in the first 4 bytes */

@@ -3,11 +3,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -205,9 +207,18 @@ static struct {
 
 static int nft_load(void) {
         void *dl;
+        int fd;
 
         if (nft.loaded)
                 return 0;
+        /* libnftables ends the whole process (exit(3), mnl.c) when the
+         * kernel offers no nfnetlink: ask first, and fail like any wall. */
+        fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+        if (fd < 0) {
+                log_debug("net-host: no nfnetlink in this kernel: %m");
+                return -errno;
+        }
+        (void) close(fd);
         dl = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
         if (!dl) {
                 log_debug("net-host: cannot load libnftables.so.1: %s", dlerror());

@@ -119,9 +119,9 @@ static pid_t clone_into(const Run *run, int *ret_pidfd, bool *ret_v2_placement) 
         return pid;
 }
 
-/* Allowlist mode, while init builds the walls: the egress policy, the
- * peer moved into the task's netns, the resolver. Init waits for NET_READY
- * before the task may exec, so the task never runs without them. */
+/* Allowlist mode, while init builds the walls: the task's veth and its
+ * resolver (the egress policy is on its cgroup since before clone). Init
+ * waits for READY before the task may exec, so it never runs without them. */
 static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t resolv_len) {
         _cleanup_close_ int netns = -EBADF;
         const char *what = NULL;
@@ -135,7 +135,7 @@ static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t re
                 set_error(r, "network", ret, "cannot open the task's network namespace");
                 return ret;
         }
-        ret = task_net_attach(&run->net, netns, run->cg.v2_fd, resolv_conf, resolv_len, &what);
+        ret = task_net_attach(&run->net, netns, resolv_conf, resolv_len, &what);
         if (ret < 0)
                 set_error(r, "network", ret, "cannot build the network wall (%s)", what ? what : "?");
         return ret;
@@ -471,8 +471,8 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (allowlist) {
                 const SandboxHooks *h = hooks;
-                ret = task_net_prepare(&s->net, spec, &r->net, h ? h->net : NULL, h ? h->userdata : NULL, &run.net,
-                                       &what);
+                ret = task_net_prepare(&s->net, spec, run.cg.v2_fd, &r->net, h ? h->net : NULL,
+                                       h ? h->userdata : NULL, &run.net, &what);
                 if (ret < 0) {
                         set_error(r, "network", ret, "cannot build the network wall (%s)", what ? what : "?");
                         ret = 0;

@@ -79,16 +79,16 @@ typedef struct TaskNet {
 #define TASK_NET_NULL ((TaskNet) {})
 
 /* Before clone: the supervisor's network wall, opened once (programs, host
- * rules, resolver). On error what names the part. */
-int task_net_prepare(SupervisorNet *sn, const SandboxSpec *spec, NetSummary *summary, NetEventFn event_fn,
-                     void *userdata, TaskNet *ret, const char **reterr_what);
+ * rules, resolver), and the egress policy on the task's cgroup (cgroup_fd,
+ * a v2 directory, which the task is cloned into). On error what names the
+ * part and task_net_done() removes what was made. */
+int task_net_prepare(SupervisorNet *sn, const SandboxSpec *spec, int cgroup_fd, NetSummary *summary,
+                     NetEventFn event_fn, void *userdata, TaskNet *ret, const char **reterr_what);
 
-/* While init builds the walls, and before the task may exec: the egress
- * policy on the task's cgroup (cgroup_fd, a v2 directory), its veth into
+/* While init builds the walls, and before the task may exec: its veth into
  * its netns (netns_fd), its resolver on the gateway; resolv_conf gets the
  * file the task is shown. On error task_net_done() removes what was made. */
-int task_net_attach(TaskNet *t, int netns_fd, int cgroup_fd, char *resolv_conf, size_t resolv_len,
-                    const char **reterr_what);
+int task_net_attach(TaskNet *t, int netns_fd, char *resolv_conf, size_t resolv_len, const char **reterr_what);
 
 /* The fds the task's event loop watches: the ring buffer and the resolver.
  * Both are shared by the supervisor's tasks; events are routed by cgroup. */

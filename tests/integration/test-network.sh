@@ -102,6 +102,7 @@ STOCKADE=$T/stockade-in-h
 NETOPTS=(--net-pool 100.64.0.0/16,fd00:5ec:ade::/48 --dns-upstream "$SRV")
 
 LINKS_BEFORE=$(bpftool link list 2>/dev/null | grep -c '^[0-9]')
+PINS_BEFORE=$(find /sys/fs/bpf -maxdepth 2 2>/dev/null | sort)
 # The programs are pinned and reused across supervisors: in a cache of this
 # test's own, removed at the end.
 if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) == bpf_fs ]]; then
@@ -282,6 +283,6 @@ if [[ -n ${STOCKADE_BPF_DIR:-} ]]; then
         like "$(grep 'network wall ready' "$ERR")" 'cached' "a later supervisor reuses the pinned programs"
         rm -rf -- "$STOCKADE_BPF_DIR"
 fi
-is "$(find /sys/fs/bpf -maxdepth 1 -name 'stockade*' 2>/dev/null | wc -l)" 0 "nothing is pinned"
+is "$(find /sys/fs/bpf -maxdepth 2 2>/dev/null | sort)" "$PINS_BEFORE" "nothing is left pinned"
 
 done_testing

@@ -29,6 +29,7 @@
 #include "bpf-egress.h" /* cgroup_fd_id() */
 #include "bpf-shape.h"
 #include "cgroup.h"
+#include "bpf-fixture.h"
 #include "check-main.h"
 
 #define NR_GETPID 39
@@ -48,91 +49,13 @@ static void cleanup_test(void) {
         n_cgroups = 0;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
-
-/* Check ends a failed test with _exit() (no atexit): the parent sweeps the
- * groups of test processes that are gone, killing what was left inside. */
-static void sweep_stale_cgroups(void) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        CgroupLayout l;
-        struct dirent *de;
-
-        if (cgroup_layout_detect(&l, false) < 0)
-                return;
-        d = l.v2_dir ? opendir(l.v2_dir) : NULL;
-        while (d && (de = readdir(d))) {
-                char path[PATH_MAX], kill_file[NAME_MAX + 16];
-                int pid;
-
-                if (sscanf(de->d_name, "shape-test-%d-", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                (void) snprintf(path, sizeof path, "%s/%s", l.v2_dir, de->d_name);
-                (void) snprintf(kill_file, sizeof kill_file, "%s/cgroup.kill", de->d_name);
-                (void) write_string_at(dirfd(d), kill_file, "1");
-                for (int i = 0; i < 50 && rmdir(path) < 0 && errno == EBUSY; i++)
-                        (void) usleep(10 * 1000); /* bounded: the kill is asynchronous */
-        }
-        cgroup_layout_done(&l);
-}
-
-/* The pinned program cache goes to a bpffs of our own, as in
- * test-egress.c: the runner (where unchecked fixtures run) moves to a
- * private mount namespace and mounts a fresh bpffs over /sys/fs/bpf, so
- * whatever the tests pin dies with the runner, however it ends. Where that
- * is impossible, a directory of the host's bpffs named by our pid, removed
- * at teardown (and, should the runner die, by the next run's setup). Tests
- * run in children: they inherit both the namespace and STOCKADE_BPF_DIR. */
-static char bpf_dir[PATH_MAX];
-
-static void remove_tree(const char *path) {
-        _cleanup_(closedirp) DIR *d = opendir(path);
-        struct dirent *de;
-
-        while (d && (de = readdir(d))) {
-                char sub[PATH_MAX + NAME_MAX + 2];
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                (void) snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                if (de->d_type == DT_DIR)
-                        remove_tree(sub);
-                else
-                        (void) unlink(sub);
-        }
-        (void) rmdir(path);
-}
-
-static void setup_bpf_dir(void) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct statfs sfs;
-        struct dirent *de;
-
-        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-            mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") == 0) {
-                (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-test");
-                (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
-                return;
-        }
-        /* The host's bpffs, if mounted: sweep what dead runners left. */
-        d = statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC ? opendir("/sys/fs/bpf") : NULL;
-        while (d && (de = readdir(d))) {
-                char path[32 + NAME_MAX];
-                int pid;
-                if (sscanf(de->d_name, "stockade-shape-test-%d", &pid) != 1 || kill(pid, 0) == 0 || errno != ESRCH)
-                        continue;
-                (void) snprintf(path, sizeof path, "/sys/fs/bpf/%s", de->d_name);
-                remove_tree(path);
-        }
-        (void) snprintf(bpf_dir, sizeof bpf_dir, "/sys/fs/bpf/stockade-shape-test-%d", getpid());
-        (void) setenv("STOCKADE_BPF_DIR", bpf_dir, 1);
-}
-
 static void setup_kernel(void) {
-        sweep_stale_cgroups();
-        setup_bpf_dir();
+        sweep_stale_cgroups("shape-test-");
+        setup_bpf_dir("stockade-shape-test");
 }
 
 static void teardown_kernel(void) {
-        sweep_stale_cgroups();
+        sweep_stale_cgroups("shape-test-");
         (void) shape_cache_drop();
         remove_tree(bpf_dir); /* anything else a failed test put there */
 }

@@ -45,41 +45,42 @@ static int cmp_unsigned(const void *a, const void *b) {
         return (x > y) - (x < y);
 }
 
-static void closedirp(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
+/* getdents64 into a buffer on the stack, not readdir(): opendir() takes a
+ * 32 KiB buffer from the heap, and every run lists the segments just
+ * before the sandbox is cloned, where each page it leaves mapped is copied
+ * and then faults copy-on-write (tests/bench/startup). */
 int journal_segments_list(int dirfd, unsigned **ret) {
-        _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ unsigned *list = NULL;
+        _cleanup_close_ int fd = -EBADF;
         size_t n = 0, alloc = 0;
-        struct dirent *de;
-        int fd;
+        union {
+                struct dirent64 de;
+                char raw[2048];
+        } buf;
+        ssize_t got;
 
         fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
-        while ((errno = 0, de = readdir(d))) {
-                unsigned k;
-                if (journal_segment_parse_name(de->d_name, &k) < 0)
-                        continue;
-                if (n == alloc) {
-                        unsigned *nl;
-                        alloc = alloc ? alloc * 2 : 16;
-                        nl = realloc(list, alloc * sizeof *list);
-                        if (!nl)
-                                return -ENOMEM;
-                        list = nl;
+        while ((got = getdents64(fd, buf.raw, sizeof buf.raw)) > 0)
+                for (ssize_t off = 0; off < got;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (void *) (buf.raw + off);
+                        unsigned k;
+
+                        off += de->d_reclen;
+                        if (journal_segment_parse_name(de->d_name, &k) < 0)
+                                continue;
+                        if (n == alloc) {
+                                unsigned *nl;
+                                alloc = alloc ? alloc * 2 : 16;
+                                nl = realloc(list, alloc * sizeof *list);
+                                if (!nl)
+                                        return -ENOMEM;
+                                list = nl;
+                        }
+                        list[n++] = k;
                 }
-                list[n++] = k;
-        }
-        if (errno)
+        if (got < 0)
                 return -errno;
         if (n > INT_MAX)
                 return -E2BIG;

@@ -513,12 +513,16 @@ int journal_open(const char *dir, const JournalOptions *opts, Journal **ret, boo
         if (!j->dir)
                 return -ENOMEM;
 
-        r = mkdir_parents(dir);
-        if (r < 0)
-                return r;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return -errno;
+        /* The directory exists on every run but the first: try it first. */
         j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (j->dirfd < 0 && errno == ENOENT) {
+                r = mkdir_parents(dir);
+                if (r < 0)
+                        return r;
+                if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                j->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        }
         if (j->dirfd < 0)
                 return -errno;
         if (fstat(j->dirfd, &st) < 0)

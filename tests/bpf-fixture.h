@@ -6,6 +6,9 @@
  * the pinned program cache. */
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -20,9 +23,40 @@
 
 #include "basic/fileio.h"
 #include "basic/macro.h"
+#include "bpf-egress.h" /* cgroup_fd_id() */
 #include "cgroup.h"
+#include "check.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
+
+/* The test's groups, "<prefix><pid>-<n>" below our own cgroup v2 dir. */
+static char cgroup_paths[8][PATH_MAX];
+static size_t n_cgroups;
+
+/* A new group; returns its dirfd, its id in *ret_id. */
+static inline int make_test_cgroup(const char *prefix, uint64_t *ret_id) {
+        CgroupLayout l;
+        int fd, r;
+
+        ck_assert_uint_lt(n_cgroups, ELEMENTSOF(cgroup_paths));
+        ck_assert_int_eq(cgroup_layout_detect(&l, false), 0);
+        r = l.v2_dir ? snprintf(cgroup_paths[n_cgroups], PATH_MAX, "%s/%s%d-%zu", l.v2_dir, prefix, getpid(), n_cgroups)
+                     : -1;
+        cgroup_layout_done(&l);
+        ck_assert_msg(r > 0, "no cgroup v2 hierarchy");
+        ck_assert_int_eq(mkdir(cgroup_paths[n_cgroups], 0755), 0);
+        fd = open(cgroup_paths[n_cgroups++], O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(cgroup_fd_id(fd, ret_id), 0);
+        return fd;
+}
+
+/* Workloads are reaped before a test returns, so the groups are empty. */
+static inline void remove_test_cgroups(void) {
+        for (size_t i = 0; i < n_cgroups; i++)
+                (void) rmdir(cgroup_paths[i]);
+        n_cgroups = 0;
+}
 
 /* The pid in "<prefix><pid>...", when the name has the prefix. */
 static inline int name_pid(const char *name, const char *prefix, int *ret) {

@@ -39,8 +39,6 @@
 
 static const uint16_t server_ports[] = { 80, 443, 8080 };
 static pid_t server_pid;
-static char cgroup_paths[8][PATH_MAX];
-static size_t n_cgroups;
 
 /* ---- fixture ---------------------------------------------------------- */
 
@@ -50,10 +48,7 @@ static void cleanup_test(void) {
                 (void) waitpid(server_pid, NULL, 0);
                 server_pid = 0;
         }
-        /* Probes are reaped before a test returns, so the groups are empty. */
-        for (size_t i = 0; i < n_cgroups; i++)
-                (void) rmdir(cgroup_paths[i]);
-        n_cgroups = 0;
+        remove_test_cgroups();
 }
 
 static void teardown_bpf_dir(void) {
@@ -135,21 +130,7 @@ static void setup_network(void) {
 
 /* A new group below our own cgroup v2 dir; returns its dirfd. */
 static int make_cgroup(uint64_t *ret_id) {
-        CgroupLayout l;
-        int fd, r;
-
-        ck_assert_uint_lt(n_cgroups, ELEMENTSOF(cgroup_paths));
-        ck_assert_int_eq(cgroup_layout_detect(&l, false), 0);
-        r = l.v2_dir ? snprintf(cgroup_paths[n_cgroups], PATH_MAX, "%s/egress-test-%d-%zu", l.v2_dir, getpid(),
-                                n_cgroups)
-                     : -1;
-        cgroup_layout_done(&l);
-        ck_assert_msg(r > 0, "no cgroup v2 hierarchy");
-        ck_assert_int_eq(mkdir(cgroup_paths[n_cgroups], 0755), 0);
-        fd = open(cgroup_paths[n_cgroups++], O_DIRECTORY | O_CLOEXEC | O_RDONLY);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(cgroup_fd_id(fd, ret_id), 0);
-        return fd;
+        return make_test_cgroup("egress-test-", ret_id);
 }
 
 static NetRule rule(const char *cidr, uint16_t lo, uint16_t hi, unsigned protos) {

@@ -14,41 +14,6 @@
 
 extern char **environ;
 
-/* Profile, then the command line over it, then the compiled filter. On
- * failure err holds the one line for the user and the journal. */
-int run_resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter, char *err, size_t errlen) {
-        ProfileError perr = {};
-        char why[256];
-        int r;
-
-        err[0] = 0;
-        r = profile_load(opts->profile ? opts->profile : "default", prof, &perr);
-        if (r < 0) {
-                if (perr.line > 0)
-                        (void) snprintf(err, errlen, "%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
-                else if (perr.message[0])
-                        (void) snprintf(err, errlen, "%s%s%s", perr.file, perr.file[0] ? ": " : "", perr.message);
-                else
-                        (void) snprintf(err, errlen, "cannot load profile '%s': %s",
-                                        opts->profile ? opts->profile : "default", strerror(-r));
-                return r;
-        }
-        r = sandbox_spec_from_profile(&opts->spec, prof, environ, opts->secret_store, why, sizeof why);
-        if (r >= 0)
-                r = run_options_apply(opts, environ);
-        if (r < 0) {
-                (void) snprintf(err, errlen, "%s", why[0] ? why : strerror(-r));
-                return r;
-        }
-        r = syscall_filter_compile(&prof->seccomp, prof->mode == PROFILE_MODE_AUDIT, filter, why, sizeof why);
-        if (r < 0) {
-                (void) snprintf(err, errlen, "profile '%s': %s", prof->name, why);
-                return r;
-        }
-        opts->spec.filter = filter;
-        return 0;
-}
-
 int cmd_run(int argc, char **argv) {
         double t_start = monotonic_ms(), t_policy;
         RunOptions opts;

@@ -22,3 +22,8 @@ int open_journal(const RunOptions *opts, Journal **ret);
 /* Profile, then the command line over it, then the compiled filter, into
  * opts->spec. On failure err holds the one line for the user and the journal. */
 int run_resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter, char *err, size_t errlen);
+
+/* The two halves of run_resolve, for a daemon that loads and compiles a
+ * profile once and applies it per request. */
+int run_load_profile(const char *name, Profile *prof, SyscallFilter *filter, char *err, size_t errlen);
+int run_apply_profile(RunOptions *opts, const Profile *prof, char **host_env, char *err, size_t errlen);

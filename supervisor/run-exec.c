@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include "basic/log.h"
-#include "commands.h"
+#include "exit-status.h"
 #include "journal-store.h"
 #include "run-exec.h"
+#include "sandbox-profile.h"
 #include "run-journal.h"
 #include "supervisor.h"
+
+extern char **environ;
 
 /* A one-line note when a limit, not the task, ended the run. */
 static void explain(const SandboxResult *r, const SandboxSpec *spec) {
@@ -191,4 +194,55 @@ void run_refused(const RunOptions *opts, const char *reason, double policy_ms) {
         if (!opts->no_journal && open_journal(opts, &journal) >= 0)
                 (void) run_journal_admission(journal, &opts->spec, tenant, false, reason, policy_ms);
         (void) journal_close(journal);
+}
+
+/* The profile's spec, then the command line over it, with the caller's
+ * environment host_env (the embedded caller's own, or the one a daemon
+ * client sent). */
+int run_apply_profile(RunOptions *opts, const Profile *prof, char **host_env, char *err, size_t errlen) {
+        char why[256] = "";
+        int r;
+
+        r = sandbox_spec_from_profile(&opts->spec, prof, host_env, opts->secret_store, why, sizeof why);
+        if (r >= 0)
+                r = run_options_apply(opts, host_env);
+        if (r < 0)
+                (void) snprintf(err, errlen, "%s", why[0] ? why : strerror(-r));
+        return r;
+}
+
+int run_load_profile(const char *name, Profile *prof, SyscallFilter *filter, char *err, size_t errlen) {
+        ProfileError perr = {};
+        char why[256];
+        int r;
+
+        err[0] = 0;
+        r = profile_load(name, prof, &perr);
+        if (r < 0) {
+                if (perr.line > 0)
+                        (void) snprintf(err, errlen, "%s:%u:%u: %s", perr.file, perr.line, perr.column, perr.message);
+                else if (perr.message[0])
+                        (void) snprintf(err, errlen, "%s%s%s", perr.file, perr.file[0] ? ": " : "", perr.message);
+                else
+                        (void) snprintf(err, errlen, "cannot load profile '%s': %s", name, strerror(-r));
+                return r;
+        }
+        r = syscall_filter_compile(&prof->seccomp, prof->mode == PROFILE_MODE_AUDIT, filter, why, sizeof why);
+        if (r < 0) {
+                (void) snprintf(err, errlen, "profile '%s': %s", prof->name, why);
+                return r;
+        }
+        return 0;
+}
+
+int run_resolve(RunOptions *opts, Profile *prof, SyscallFilter *filter, char *err, size_t errlen) {
+        int r;
+
+        r = run_load_profile(opts->profile ? opts->profile : "default", prof, filter, err, errlen);
+        if (r >= 0)
+                r = run_apply_profile(opts, prof, environ, err, errlen);
+        if (r < 0)
+                return r;
+        opts->spec.filter = filter;
+        return 0;
 }

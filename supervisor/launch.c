@@ -46,6 +46,7 @@ typedef struct Run {
         TaskShape shape;   /* observe.shape */
         pid_t pid;
         bool got_started, got_exit, timed_out, cpu_killed, init_gone;
+        int canceled; /* -ECONNRESET or -ESHUTDOWN from the control hook */
         int task_status;
         siginfo_t init_info;
         SyncMsg error; /* type != 0 when init reported a setup error */
@@ -201,7 +202,7 @@ static int epoll_add(int ep, int fd, int tag) {
 }
 
 enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT, EV_STDERR, EV_NET_RING, EV_NET_DNS,
-       EV_SHAPE_RING };
+       EV_SHAPE_RING, EV_CONTROL };
 
 /* The observe phase: one epoll loop until the sandbox's init has exited. */
 static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *r, double t_start) {
@@ -236,6 +237,8 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                             (e = epoll_add(ep, supervisor_net_dns_fd(run->net.sn), EV_NET_DNS)) < 0))
                 return e;
         if (run->shape.task && (e = epoll_add(ep, supervisor_shape_ring_fd(run->shape.ss), EV_SHAPE_RING)) < 0)
+                return e;
+        if (run->hooks && run->hooks->control && (e = epoll_add(ep, run->hooks->control_fd, EV_CONTROL)) < 0)
                 return e;
 
         while (!run->init_gone) {
@@ -307,6 +310,19 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                         case EV_SHAPE_RING:
                                 supervisor_shape_dispatch(run->shape.ss);
                                 break;
+                        case EV_CONTROL: {
+                                int c = run->hooks->control(run->hooks->control_fd, run->hooks->userdata);
+                                if (c > 0)
+                                        (void) pidfd_signal(run->pidfd, c);
+                                else if (c < 0) {
+                                        (void) epoll_ctl(ep, EPOLL_CTL_DEL, run->hooks->control_fd, NULL);
+                                        if (!run->timed_out && !run->cpu_killed && !run->canceled) {
+                                                run->canceled = c == -ESHUTDOWN ? c : -ECONNRESET;
+                                                kill_sandbox(run);
+                                        }
+                                }
+                                break;
+                        }
                         default:
                                 break;
                         }
@@ -361,7 +377,9 @@ static void classify(const Run *run, const CgroupUsage *u, SandboxResult *r) {
                 r->exit_status = 125;
         }
 
-        if (run->timed_out)
+        if (run->canceled)
+                r->cause = run->canceled == -ESHUTDOWN ? CAUSE_SHUTDOWN : CAUSE_CLIENT_GONE;
+        else if (run->timed_out)
                 r->cause = CAUSE_TIMEOUT;
         else if (run->cpu_killed)
                 r->cause = CAUSE_CPU_TIME;
@@ -568,7 +586,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         r->memory_peak_bytes = usage.memory_peak;
         r->pids_peak = usage.pids_peak;
         classify(&run, &usage, r);
-        if (!run.got_started && r->cause != CAUSE_SETUP_ERROR && !run.timed_out && !run.cpu_killed)
+        if (!run.got_started && r->cause != CAUSE_SETUP_ERROR && !run.timed_out && !run.cpu_killed && !run.canceled)
                 set_error(r, "start", EPROTO, "the sandbox ended before the task started");
         if (!run.got_started)
                 r->walls.seccomp = r->walls.no_new_privs = r->walls.caps_cleared = r->walls.loopback_only = false;

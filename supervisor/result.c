@@ -23,6 +23,8 @@ static const char *const cause_names[_CAUSE_MAX] = {
         [CAUSE_PIDS_LIMIT] = "pids_limit",
         [CAUSE_SETUP_ERROR] = "setup_error",
         [CAUSE_SECCOMP] = "seccomp",
+        [CAUSE_CLIENT_GONE] = "client_gone",
+        [CAUSE_SHUTDOWN] = "shutdown",
 };
 
 static const char *const phase_names[_PHASE_MAX] = {
@@ -291,13 +293,18 @@ char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r) {
 }
 
 int sandbox_result_write(const char *path, const SandboxSpec *spec, const SandboxResult *r) {
-        _cleanup_free_ char *json = NULL, *tmp = NULL;
+        _cleanup_free_ char *json = sandbox_result_to_json(spec, r);
+
+        if (!json)
+                return -ENOMEM;
+        return sandbox_result_write_text(path, json);
+}
+
+int sandbox_result_write_text(const char *path, const char *json) {
+        _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t len, off = 0;
 
-        json = sandbox_result_to_json(spec, r);
-        if (!json)
-                return -ENOMEM;
         if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0)
                 return -ENOMEM;
 

@@ -24,6 +24,8 @@ typedef enum ExitCause {
         CAUSE_PIDS_LIMIT,
         CAUSE_SETUP_ERROR,
         CAUSE_SECCOMP,     /* killed by the seccomp filter (SIGSYS) */
+        CAUSE_CLIENT_GONE, /* killed: the daemon's client disconnected */
+        CAUSE_SHUTDOWN,    /* killed: the daemon shut down past its grace period */
         _CAUSE_MAX,
         _CAUSE_INVALID = -EINVAL,
 } ExitCause;
@@ -158,3 +160,5 @@ char *sandbox_result_to_json(const SandboxSpec *spec, const SandboxResult *r);
 
 /* Writes the JSON to path atomically (temp file + rename), mode 0600. */
 int sandbox_result_write(const char *path, const SandboxSpec *spec, const SandboxResult *r);
+/* The same for an encoded result (a daemon client writes what it got). */
+int sandbox_result_write_text(const char *path, const char *json);

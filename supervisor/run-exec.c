@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "basic/log.h"
+#include "basic/macro.h"
 #include "exit-status.h"
 #include "journal-store.h"
 #include "run-exec.h"
@@ -17,34 +18,41 @@
 
 extern char **environ;
 
-/* A one-line note when a limit, not the task, ended the run. */
-static void explain(const SandboxResult *r, const SandboxSpec *spec) {
+/* One-line notes when a limit, not the task, ended the run. */
+size_t run_explain(const SandboxResult *r, const SandboxSpec *spec, char lines[][RUN_EXPLAIN_LEN], size_t max) {
         const SandboxLimits *l = &spec->limits;
+        size_t n = 0;
 
+#define LINE(...) (n < max ? (void) snprintf(lines[n++], RUN_EXPLAIN_LEN, __VA_ARGS__) : (void) 0)
         switch (r->cause) {
         case CAUSE_OOM:
-                log_error("task killed: out of memory (--memory %llu bytes)", (unsigned long long) l->memory_bytes);
+                LINE("task killed: out of memory (--memory %llu bytes)", (unsigned long long) l->memory_bytes);
                 break;
         case CAUSE_TIMEOUT:
-                log_error("task killed: timeout (--timeout %llums)", (unsigned long long) (l->timeout_usec / 1000));
+                LINE("task killed: timeout (--timeout %llums)", (unsigned long long) (l->timeout_usec / 1000));
                 break;
         case CAUSE_CPU_TIME:
-                log_error("task killed: cpu time limit (--cpu-time %llums)",
-                          (unsigned long long) (l->cpu_time_usec / 1000));
+                LINE("task killed: cpu time limit (--cpu-time %llums)", (unsigned long long) (l->cpu_time_usec / 1000));
                 break;
         case CAUSE_PIDS_LIMIT:
-                log_error("task hit the process limit (--pids %llu)", (unsigned long long) l->pids);
+                LINE("task hit the process limit (--pids %llu)", (unsigned long long) l->pids);
                 break;
         case CAUSE_SECCOMP:
-                log_error("task killed by the seccomp filter (a syscall its profile forbids)");
+                LINE("task killed by the seccomp filter (a syscall its profile forbids)");
+                break;
+        case CAUSE_CLIENT_GONE:
+                LINE("task killed: the client that asked for it disconnected");
+                break;
+        case CAUSE_SHUTDOWN:
+                LINE("task killed: stockaded shut down and the task outlived its grace period");
                 break;
         case CAUSE_SETUP_ERROR:
                 if (r->exit_status == 127)
-                        log_error("%s: command not found in the sandbox", spec->argv[0]);
+                        LINE("%s: command not found in the sandbox", spec->argv[0]);
                 else if (r->exit_status == 126)
-                        log_error("%s: cannot execute in the sandbox: %s", spec->argv[0], strerror(r->error_errno));
+                        LINE("%s: cannot execute in the sandbox: %s", spec->argv[0], strerror(r->error_errno));
                 else
-                        log_error("sandbox setup failed (%s): %s", r->error_phase, r->error_message);
+                        LINE("sandbox setup failed (%s): %s", r->error_phase, r->error_message);
                 break;
         case CAUSE_OK:
         case CAUSE_EXIT_NONZERO:
@@ -53,11 +61,13 @@ static void explain(const SandboxResult *r, const SandboxSpec *spec) {
                 break;
         }
         if (r->output_cut)
-                log_error("output cut at %llu bytes (the task wrote %llu)", (unsigned long long) l->output_bytes,
-                          (unsigned long long) r->output_bytes);
+                LINE("output cut at %llu bytes (the task wrote %llu)", (unsigned long long) l->output_bytes,
+                     (unsigned long long) r->output_bytes);
         if (r->audit_mode && r->audit.total > 0)
-                log_error("audit: %llu calls the profile would deny; see the result record",
-                          (unsigned long long) r->audit.total);
+                LINE("audit: %llu calls the profile would deny; see the result record",
+                     (unsigned long long) r->audit.total);
+#undef LINE
+        return n;
 }
 
 int open_journal(const RunOptions *opts, Journal **ret) {
@@ -89,14 +99,14 @@ int open_journal(const RunOptions *opts, Journal **ret) {
 typedef struct RunRecords {
         const RunOptions *opts;
         const Profile *prof;
-        const char *reason;
+        const RunAdmission *adm;
+        const RunControl *ctl;
         Journal *journal;
-        const char *tenant;
-        double policy_ms;
 } RunRecords;
 
 static int records_admit(const SandboxSpec *spec, void *userdata) {
         RunRecords *rr = userdata;
+        const RunAdmission *a = rr->adm;
         int r;
 
         if (rr->opts->no_journal)
@@ -110,13 +120,15 @@ static int records_admit(const SandboxSpec *spec, void *userdata) {
         if (r < 0)
                 return log_error_errno(r, "cannot keep the profile or code of request %s in the journal: %m",
                                        spec->request_id);
-        return run_journal_admission(rr->journal, spec, rr->tenant, true, rr->reason, rr->policy_ms);
+        return run_journal_admission(rr->journal, spec, a->tenant, true, a->reason, a->policy_ms, a->extra);
 }
 
 static void records_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata) {
         RunRecords *rr = userdata;
         if (rr->journal)
                 run_journal_started(spec, r, rr->journal);
+        if (rr->ctl && rr->ctl->started)
+                rr->ctl->started(r, rr->ctl->userdata);
 }
 
 static void records_net(const SandboxSpec *spec, const NetEvent *ev, void *userdata) {
@@ -131,19 +143,49 @@ static void records_proc(const SandboxSpec *spec, const struct ShapeEvent *ev, d
                 run_journal_proc(spec, ev, t_ms, rr->journal);
 }
 
+static int records_control(int fd, void *userdata) {
+        RunRecords *rr = userdata;
+        return rr->ctl->control(fd, rr->ctl->userdata);
+}
+
+int run_supervised(Supervisor *sup, RunOptions *opts, const Profile *prof, double t_start, const RunAdmission *adm,
+                   const RunControl *ctl, SandboxResult *res) {
+        RunRecords records = { .opts = opts, .prof = prof, .adm = adm, .ctl = ctl };
+        SandboxHooks hooks = { .admit = records_admit, .started = records_started, .net = records_net,
+                               .proc = records_proc, .control_fd = -1, .userdata = &records };
+        int r, status;
+
+        if (ctl && ctl->control) {
+                hooks.control = records_control;
+                hooks.control_fd = ctl->fd;
+        }
+        r = sandbox_run(sup, &opts->spec, t_start, &hooks, res);
+        if (r < 0)
+                log_debug_errno(r, "supervisor failure: %m");
+        status = res->exit_status;
+
+        /* The records are durable before the caller hears the outcome. */
+        if (records.journal && (run_journal_exit(records.journal, &opts->spec, res) < 0 ||
+                                (opts->journal_fsync != JOURNAL_FSYNC_NEVER && journal_flush(records.journal) < 0)))
+                status = EXIT_WRAPPER_FAILED;
+        (void) journal_close(records.journal);
+        log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts->spec.request_id,
+                  exit_cause_to_string(res->cause), res->exit_status, res->startup_ms, res->wall_ms);
+        return status;
+}
+
 int run_execute(RunOptions *opts, const Profile *prof, double t_start, double policy_ms, const char *reason,
                 SandboxResult *res) {
-        RunRecords records = { .opts = opts, .prof = prof, .reason = reason, .policy_ms = policy_ms };
-        Journal *journal;
+        char lines[4][RUN_EXPLAIN_LEN], tenant[32];
+        RunAdmission adm = { .tenant = tenant, .reason = reason, .policy_ms = policy_ms };
         Supervisor sup;
         const char *what = NULL;
-        char tenant[32];
         int r, status;
+        size_t n;
 
         sandbox_result_init(res);
         /* Embedded mode: the tenant is whoever invoked us. */
         (void) snprintf(tenant, sizeof tenant, "uid:%u", (unsigned) getuid());
-        records.tenant = tenant;
 
         /* Held from here to exit: a signal for the task is relayed to it
          * once it runs, and never cuts the result record short. */
@@ -153,25 +195,15 @@ int run_execute(RunOptions *opts, const Profile *prof, double t_start, double po
                 log_error_errno(r, "cannot prepare the supervisor (%s): %m; see 'stockade doctor'", what);
                 return EXIT_WRAPPER_FAILED;
         }
-
         if (opts->net_pool_set)
                 sup.net.pool = opts->net_pool;
         sup.net.dns_upstream = opts->dns_upstream;
-        SandboxHooks hooks = { .admit = records_admit, .started = records_started, .net = records_net,
-                               .proc = records_proc, .userdata = &records };
-        r = sandbox_run(&sup, &opts->spec, t_start, &hooks, res);
-        if (r < 0)
-                log_debug_errno(r, "supervisor failure: %m");
-        explain(res, &opts->spec);
-        status = res->exit_status;
-        supervisor_done(&sup);
-        journal = records.journal;
 
-        /* The records are durable before the caller hears the outcome. */
-        if (journal && (run_journal_exit(journal, &opts->spec, res) < 0 ||
-                        (opts->journal_fsync != JOURNAL_FSYNC_NEVER && journal_flush(journal) < 0)))
-                status = EXIT_WRAPPER_FAILED;
-        (void) journal_close(journal);
+        status = run_supervised(&sup, opts, prof, t_start, &adm, NULL, res);
+        n = run_explain(res, &opts->spec, lines, ELEMENTSOF(lines));
+        for (size_t i = 0; i < n; i++)
+                log_error("%s", lines[i]);
+        supervisor_done(&sup);
 
         if (opts->result_json) {
                 r = sandbox_result_write(opts->result_json, &opts->spec, res);
@@ -180,8 +212,6 @@ int run_execute(RunOptions *opts, const Profile *prof, double t_start, double po
                         status = EXIT_WRAPPER_FAILED;
                 }
         }
-        log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts->spec.request_id,
-                  exit_cause_to_string(res->cause), res->exit_status, res->startup_ms, res->wall_ms);
         return status;
 }
 
@@ -192,7 +222,7 @@ void run_refused(const RunOptions *opts, const char *reason, double policy_ms) {
         (void) snprintf(tenant, sizeof tenant, "uid:%u", (unsigned) getuid());
         /* A refusal is a decision too: on record, with its reason. */
         if (!opts->no_journal && open_journal(opts, &journal) >= 0)
-                (void) run_journal_admission(journal, &opts->spec, tenant, false, reason, policy_ms);
+                (void) run_journal_admission(journal, &opts->spec, tenant, false, reason, policy_ms, NULL);
         (void) journal_close(journal);
 }
 

@@ -13,6 +13,34 @@
 int run_execute(RunOptions *opts, const Profile *prof, double t_start, double policy_ms, const char *reason,
                 SandboxResult *res);
 
+/* How a request was admitted, for its admission record. */
+typedef struct RunAdmission {
+        const char *tenant;
+        const char *reason;
+        double policy_ms;
+        struct json_object *extra; /* more members for the record (the daemon's steps and caller); may be NULL */
+} RunAdmission;
+
+/* A daemon worker's line to the daemon: see SandboxHooks.control. */
+typedef struct RunControl {
+        int fd;
+        int (*control)(int fd, void *userdata);
+        void (*started)(const SandboxResult *r, void *userdata); /* the task has exec'd */
+        void *userdata;
+} RunControl;
+
+/* The part of run_execute below the supervisor's set-up: runs the task
+ * with its records on an initialised supervisor. Returns the exit status;
+ * writes no result file and prints nothing. */
+struct Supervisor;
+int run_supervised(struct Supervisor *sup, RunOptions *opts, const Profile *prof, double t_start,
+                   const RunAdmission *adm, const RunControl *ctl, SandboxResult *res);
+
+/* The lines that explain an outcome a limit (not the task) decided, as
+ * stockade run prints them on standard error. Returns how many. */
+#define RUN_EXPLAIN_LEN 512
+size_t run_explain(const SandboxResult *r, const SandboxSpec *spec, char lines[][RUN_EXPLAIN_LEN], size_t max);
+
 /* Journals a refused admission (when journaling is on). */
 void run_refused(const RunOptions *opts, const char *reason, double policy_ms);
 

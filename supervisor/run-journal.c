@@ -27,7 +27,7 @@ static int append(Journal *j, const char *type, const SandboxSpec *spec, json_ob
 }
 
 int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
-                          double policy_ms) {
+                          double policy_ms, json_object *extra) {
         _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
 
         if (!rec)
@@ -37,6 +37,10 @@ int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenan
         (void) json_object_object_add(rec, "tenant", json_object_new_string(tenant));
         (void) json_object_object_add(rec, "policy_ms", json_object_new_double(policy_ms));
         sandbox_request_add_json(spec, rec);
+        if (extra) {
+                json_object_object_foreach(extra, k, v)
+                        (void) json_object_object_add(rec, k, json_object_get(v));
+        }
         /* Evidence of how well the evidence itself is kept. */
         (void) json_object_object_add(rec, "journal_append_only", json_object_new_boolean(journal_append_only(j)));
         return append(j, "admission", spec, rec);

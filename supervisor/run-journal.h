@@ -11,8 +11,11 @@
  * task has exec'd: phases, walls, limits), exit (cause, usage, output) and,
  * in audit mode, audit (the would-be denials). Schema: journal-def.h. */
 
+struct json_object;
+/* extra (may be NULL): more members for the record, e.g. the daemon's
+ * admission steps and caller; copied by reference. */
 int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
-                          double policy_ms);
+                          double policy_ms, struct json_object *extra);
 
 /* A SandboxHooks.started callback; userdata is the Journal. Failures are
  * logged: the exit record still follows. */

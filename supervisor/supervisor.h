@@ -38,6 +38,14 @@ typedef struct SandboxHooks {
         void (*net)(const SandboxSpec *spec, const NetEvent *ev, void *userdata);
         /* A process or file event of a task with observe.shape. */
         ProcEventFn proc;
+        /* An fd the observe loop also watches (a daemon's line to the
+         * client side), or -1; with the hooks zero-initialised, set it to
+         * -1 explicitly or leave control NULL. When it is readable,
+         * control() returns a signal to relay to the task, 0 for nothing,
+         * -ECONNRESET when the client is gone or -ESHUTDOWN when the daemon
+         * is shutting down: the sandbox is killed and the cause says which. */
+        int control_fd;
+        int (*control)(int fd, void *userdata);
         void *userdata;
 } SandboxHooks;
 

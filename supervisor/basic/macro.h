@@ -71,6 +71,7 @@ static inline int negative_errno(void) {
 }
 
 #define streq(a, b) (strcmp((a), (b)) == 0)
+#define streq_ptr(a, b) ((a) && (b) && streq((a), (b)))
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL

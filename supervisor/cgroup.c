@@ -314,6 +314,31 @@ void cgroup_destroy(Cgroup *cg) {
         cg->v2_path = NULL;
 }
 
+/* A stale group's own children first: rmdir refuses a group that has any. */
+static void remove_tree(int parent_fd, const char *name, bool v2) {
+        _cleanup_close_ int g = openat(parent_fd, name, O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+        struct dirent *de;
+
+        if (g < 0)
+                return;
+        if (v2)
+                (void) write_string_at(g, "cgroup.kill", "1");
+        d = fdopendir(fcntl(g, F_DUPFD_CLOEXEC, 3));
+        if (d) {
+                while ((de = readdir(d)))
+                        if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                remove_tree(g, de->d_name, v2);
+                closedir(d);
+        }
+        for (int i = 0; i < 20; i++) {
+                /* Killed processes leave the group a moment later. */
+                if (unlinkat(parent_fd, name, AT_REMOVEDIR) >= 0 || errno != EBUSY)
+                        return;
+                (void) usleep(10000);
+        }
+}
+
 static void sweep_dir(const char *dir, bool v2) {
         _cleanup_close_ int dfd = -EBADF;
         DIR *d;
@@ -337,13 +362,8 @@ static void sweep_dir(const char *dir, bool v2) {
                         continue;
                 if (pid == getpid() || kill((pid_t) pid, 0) >= 0 || errno != ESRCH)
                         continue;
-                if (v2) {
-                        _cleanup_close_ int g = openat(dfd, de->d_name, O_DIRECTORY | O_CLOEXEC);
-                        if (g >= 0)
-                                (void) write_string_at(g, "cgroup.kill", "1");
-                }
-                if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) >= 0)
-                        log_debug("removed stale cgroup %s/%s", dir, de->d_name);
+                remove_tree(dfd, de->d_name, v2);
+                log_debug("swept stale cgroup %s/%s", dir, de->d_name);
         }
         closedir(d);
 }

@@ -102,5 +102,23 @@ int cgroup_kill(Cgroup *cg);
 /* Kills what is left, removes every group (bounded retry) and closes fds. */
 void cgroup_destroy(Cgroup *cg);
 
-/* Removes groups named stockade-<pid>-* whose supervisor pid is gone. */
+/* A daemon tenant's subtree (cgroup-tenant.c). */
+typedef struct CgroupSubtreeLimits {
+        uint64_t cpu_weight; /* 1..10000 (v1: cpu.shares scaled, 100 -> 1024) */
+        uint64_t memory_max; /* UINT64_MAX: none */
+        uint64_t pids_max;   /* 0: none */
+} CgroupSubtreeLimits;
+
+/* Creates (or, after a reload, reuses) group name below the supervisor's
+ * own in every hierarchy l uses, with lim, and fills *ret with a layout
+ * whose directories are the subtree's: cgroup_create() on it puts a task
+ * inside. Nothing is left behind on failure. */
+int cgroup_subtree_create(const CgroupLayout *l, const char *name, const CgroupSubtreeLimits *lim, CgroupLayout *ret,
+                          const char **reterr_what);
+int cgroup_subtree_update(CgroupLayout *sub, const CgroupSubtreeLimits *lim, const char **reterr_what);
+/* Removes the subtree's (empty) groups and frees the layout. */
+void cgroup_subtree_destroy(CgroupLayout *sub);
+
+/* Removes groups named stockade-<pid>-* whose supervisor pid is gone, with
+ * the groups inside them (a dead daemon's tenant subtrees). */
 void cgroup_sweep_stale(const CgroupLayout *l);

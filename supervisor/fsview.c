@@ -114,7 +114,7 @@ int fsview_sources_open(const SandboxSpec *spec, FsviewSources *ret, const char 
                 }
         }
         if (spec->workdir) {
-                r = s.workdir_fd = clone_source(spec->workdir, false, true);
+                r = s.workdir_fd = clone_source(spec->workdir_source ? spec->workdir_source : spec->workdir, false, true);
                 if (r < 0) {
                         *reterr_path = spec->workdir;
                         goto fail;

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "privileges.h"
@@ -159,7 +160,15 @@ void sandbox_init_main(const InitContext *ctx) {
                 fail(fd, PHASE_MOUNT, errno, "start a new session");
         if (sethostname("stockade", 8) < 0)
                 fail(fd, PHASE_MOUNT, errno, "set the hostname");
-        r = fsview_build(spec, ctx->sources, ctx->resolv_conf ? &resolv_fd : NULL, &what);
+        {
+                /* The view's directories and device nodes get their modes
+                 * whatever the caller's umask (077 would make them
+                 * unusable for the task's uid); the task gets the
+                 * caller's umask back. */
+                mode_t caller_umask = umask(022);
+                r = fsview_build(spec, ctx->sources, ctx->resolv_conf ? &resolv_fd : NULL, &what);
+                (void) umask(caller_umask);
+        }
         if (r < 0)
                 fail(fd, PHASE_MOUNT, r, what);
         r = net_loopback_up();

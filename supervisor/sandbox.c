@@ -37,6 +37,7 @@ void sandbox_spec_done(SandboxSpec *spec) {
         }
         free(spec->binds);
         free(spec->workdir);
+        free(spec->workdir_source);
         strv_free(spec->system_dirs);
         strv_free(spec->hide);
         for (size_t i = 0; i < spec->n_secrets; i++) {

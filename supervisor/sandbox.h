@@ -77,6 +77,8 @@ typedef struct SandboxSpec {
         BindSpec *binds;
         size_t n_binds;
         char *workdir; /* bound read-write at the same path; the start directory */
+        char *workdir_source; /* where it is bound from, when not workdir itself (a daemon
+                               * client's fd, "/proc/self/fd/N"); NULL: workdir */
 
         uid_t uid;
         gid_t gid;

@@ -11,7 +11,7 @@
  *                                stdout, stderr, then one per bind source
  *                      "signal"  {"signo": N}: relay N to the task
  *   daemon -> client   "queued"  {"position": N}: waiting for a slot
- *                      "started" {"request_id"}: the task has exec'd
+ *                      "started" {}: the task has exec'd
  *                      "refused" {"reason", "step", "status"}: admission said no
  *                      "result"  {"status", "result": {result JSON},
  *                                 "messages": ["one line", ...]}

@@ -49,12 +49,18 @@ const char run_usage[] =
         "  --dns-upstream ADDR[:PORT]  where hostname rules are resolved\n"
         "                         (default: the first nameserver of /etc/resolv.conf)\n"
         "  --request-id ID        [A-Za-z0-9._:-]{1,128} (default: generated)\n"
+        "  --task-class CLASS     interactive or batch (default: the profile's)\n"
+        "  --code-origin LABEL    where the code came from, [a-z0-9_-]{1,32} (default user)\n"
+        "  --attempt N            which try of the task this is, from 1 (default 1)\n"
+        "  --retry-of ID          the request id this run retries\n"
+        "  --connect SOCKET       run through stockaded listening on SOCKET\n"
+        "  --embedded             run in this process, without stockaded\n"
         "  --result-json FILE     write the result record there\n"
         "  -v, --verbose          log what the supervisor does\n"
         "\n"
         "SIZE: 64M, 1GiB, 512K, bytes. DUR: 500ms, 30s, 5m, 1h, seconds.\n"
-        "Exit status: the task's; 128+N if killed by signal N; 125 stockade failed;\n"
-        "126 command not executable; 127 command not found.\n";
+        "Exit status: the task's; 128+N if killed by signal N; 124 refused by stockaded;\n"
+        "125 stockade failed; 126 command not executable; 127 command not found.\n";
 
 enum {
         OPT_MEMORY = 0x100,
@@ -79,6 +85,12 @@ enum {
         OPT_JOURNAL_FSYNC,
         OPT_NET_POOL,
         OPT_DNS_UPSTREAM,
+        OPT_TASK_CLASS,
+        OPT_CODE_ORIGIN,
+        OPT_ATTEMPT,
+        OPT_RETRY_OF,
+        OPT_CONNECT,
+        OPT_EMBEDDED,
 };
 
 static const struct option options[] = {
@@ -104,6 +116,12 @@ static const struct option options[] = {
         { "journal-fsync", required_argument, NULL, OPT_JOURNAL_FSYNC },
         { "net-pool", required_argument, NULL, OPT_NET_POOL },
         { "dns-upstream", required_argument, NULL, OPT_DNS_UPSTREAM },
+        { "task-class", required_argument, NULL, OPT_TASK_CLASS },
+        { "code-origin", required_argument, NULL, OPT_CODE_ORIGIN },
+        { "attempt", required_argument, NULL, OPT_ATTEMPT },
+        { "retry-of", required_argument, NULL, OPT_RETRY_OF },
+        { "connect", required_argument, NULL, OPT_CONNECT },
+        { "embedded", no_argument, NULL, OPT_EMBEDDED },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         {},
@@ -119,6 +137,26 @@ bool request_id_valid(const char *id) {
         return true;
 }
 
+bool code_origin_valid(const char *s) {
+        size_t n = strlen(s);
+        /* The labels stockaded.yaml's code_origins accepts. */
+        if (n == 0 || n > 64)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
+                    *p != '_' && *p != '-' && *p != '.')
+                        return false;
+        return true;
+}
+
+const char *task_class_lookup(const char *s) {
+        if (streq(s, "interactive"))
+                return "interactive";
+        if (streq(s, "batch"))
+                return "batch";
+        return NULL;
+}
+
 int request_id_generate(char ret[SANDBOX_REQUEST_ID_MAX + 1]) {
         unsigned char b[16];
         if (getrandom(b, sizeof b, 0) != (ssize_t) sizeof b)
@@ -130,7 +168,7 @@ int request_id_generate(char ret[SANDBOX_REQUEST_ID_MAX + 1]) {
 
 /* An absolute path inside the sandbox: no "." or ".." components, not "/",
  * and not over the walls the supervisor builds itself. */
-static bool dest_valid(const char *p) {
+bool run_dest_valid(const char *p) {
         static const char *const reserved[] = { "/proc", "/dev", SCRIPT_DIR };
         if (p[0] != '/' || p[1] == 0 || strlen(p) >= PATH_MAX)
                 return false;
@@ -192,7 +230,7 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
         if (!dst)
                 return -ENOMEM;
         path_simplify(dst);
-        if (!dest_valid(dst))
+        if (!run_dest_valid(dst))
                 return errbuf_set(err, errlen,
                             "--bind: bad destination '%s'; give an absolute path without '.' or '..', "
                             "not /, /proc, /dev or " SCRIPT_DIR, dst);
@@ -202,6 +240,26 @@ static int add_bind(RunOptions *o, const char *arg, char *err, size_t errlen) {
         o->binds = nb;
         nb[o->n_binds++] = (BindSpec) { .source = TAKE_PTR(src), .dest = TAKE_PTR(dst), .mode = mode };
         return 0;
+}
+
+/* The ranges of the limits, shared with run-request.c's decoder. */
+bool run_limit_valid(unsigned which, uint64_t v) {
+        switch (which) {
+        case SET_MEMORY:
+                return v >= (4u << 20);
+        case SET_CPUS:
+                return v >= 10; /* parse_cpus(): 1% of a core */
+        case SET_PIDS:
+                return v >= 1 && v <= 4194304;
+        case SET_TMPFS:
+                return v >= 4096;
+        case SET_TIMEOUT:
+        case SET_CPU_TIME:
+        case SET_OUTPUT:
+                return true;
+        default:
+                return false;
+        }
 }
 
 static int parse_id(const char *opt, const char *arg, unsigned *ret, char *err, size_t errlen) {
@@ -224,7 +282,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
         bool dashdash;
         int c, r = 0;
 
-        *o = (RunOptions) { .uid = 65534, .gid = 65534, .journal_fsync = JOURNAL_FSYNC_BATCH };
+        *o = (RunOptions) { .uid = 65534, .gid = 65534, .journal_fsync = JOURNAL_FSYNC_BATCH, .attempt = 1 };
         err[0] = 0;
 
         o->pass_env = calloc((size_t) argc + 1, sizeof(char *));
@@ -241,7 +299,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 const char *a = optarg;
                 switch (c) {
                 case OPT_MEMORY:
-                        if (parse_size(a, &l->memory_bytes) < 0 || l->memory_bytes < (4u << 20))
+                        if (parse_size(a, &l->memory_bytes) < 0 || !run_limit_valid(SET_MEMORY, l->memory_bytes))
                                 r = errbuf_set(err, errlen, "--memory '%s' is not a size of at least 4M; write it like 64M or 1GiB", a);
                         o->limits_set |= SET_MEMORY;
                         break;
@@ -251,7 +309,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         o->limits_set |= SET_CPUS;
                         break;
                 case OPT_PIDS:
-                        if (parse_u64(a, &l->pids) < 0 || l->pids == 0 || l->pids > 4194304)
+                        if (parse_u64(a, &l->pids) < 0 || !run_limit_valid(SET_PIDS, l->pids))
                                 r = errbuf_set(err, errlen, "--pids '%s' is out of range; give a number from 1 to 4194304", a);
                         o->limits_set |= SET_PIDS;
                         break;
@@ -266,7 +324,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         o->limits_set |= SET_CPU_TIME;
                         break;
                 case OPT_TMPFS_SIZE:
-                        if (parse_size(a, &l->tmpfs_bytes) < 0 || l->tmpfs_bytes < 4096)
+                        if (parse_size(a, &l->tmpfs_bytes) < 0 || !run_limit_valid(SET_TMPFS, l->tmpfs_bytes))
                                 r = errbuf_set(err, errlen, "--tmpfs-size '%s' is not a size; write it like 64M", a);
                         o->limits_set |= SET_TMPFS;
                         break;
@@ -284,7 +342,7 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                         o->workdir = realpath(a, NULL);
                         if (!o->workdir || stat(o->workdir, &st) < 0 || !S_ISDIR(st.st_mode))
                                 r = errbuf_set(err, errlen, "--workdir '%s' is not an existing directory; create it or give another", a);
-                        else if (!dest_valid(o->workdir))
+                        else if (!run_dest_valid(o->workdir))
                                 r = errbuf_set(err, errlen, "--workdir '%s' would cover a wall; pick a directory outside /, /proc and /dev", a);
                         break;
                 }
@@ -302,9 +360,11 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                 }
                 case OPT_UID:
                         r = parse_id("--uid", a, &o->uid, err, errlen);
+                        o->uid_set = true;
                         break;
                 case OPT_GID:
                         r = parse_id("--gid", a, &o->gid, err, errlen);
+                        o->gid_set = true;
                         break;
                 case OPT_REQUEST_ID:
                         if (!request_id_valid(a))
@@ -358,6 +418,40 @@ int run_options_parse(int argc, char **argv, RunOptions *o, char *err, size_t er
                                 o->journal_fsync = JOURNAL_FSYNC_NEVER;
                         else
                                 r = errbuf_set(err, errlen, "--journal-fsync '%s' is unknown; use always, batch or never", a);
+                        break;
+                case OPT_TASK_CLASS:
+                        o->task_class = task_class_lookup(a);
+                        if (!o->task_class)
+                                r = errbuf_set(err, errlen, "--task-class '%s' is unknown; use interactive or batch", a);
+                        break;
+                case OPT_CODE_ORIGIN:
+                        if (!code_origin_valid(a))
+                                r = errbuf_set(err, errlen, "--code-origin '%s' is not a label; use 1 to 64 of A-Z a-z 0-9 . _ -", a);
+                        else
+                                r = set_str(&o->code_origin, a);
+                        break;
+                case OPT_ATTEMPT: {
+                        uint64_t v;
+                        if (parse_u64(a, &v) < 0 || v == 0 || v > UINT_MAX)
+                                r = errbuf_set(err, errlen, "--attempt '%s' is not a try number; give 1 for the first", a);
+                        else
+                                o->attempt = (unsigned) v;
+                        break;
+                }
+                case OPT_RETRY_OF:
+                        if (!request_id_valid(a))
+                                r = errbuf_set(err, errlen, "--retry-of '%s' is not a request id; use 1 to 128 of A-Z a-z 0-9 . _ : -", a);
+                        else
+                                r = set_str(&o->retry_of, a);
+                        break;
+                case OPT_CONNECT:
+                        if (!*a)
+                                r = errbuf_set(err, errlen, "--connect needs the path of stockaded's socket");
+                        else
+                                r = set_str(&o->connect, a);
+                        break;
+                case OPT_EMBEDDED:
+                        o->embedded = true;
                         break;
                 case 'v':
                         o->verbose = true;
@@ -455,8 +549,12 @@ int run_options_apply(RunOptions *o, char **host_env) {
                 o->n_binds = 0;
         }
         if (o->workdir) {
+                /* A decoded request's workdir is bound from the caller's
+                 * fd, never from the path as the daemon sees it. */
                 free(spec->workdir);
+                free(spec->workdir_source);
                 spec->workdir = TAKE_PTR(o->workdir);
+                spec->workdir_source = TAKE_PTR(o->workdir_source);
         }
         for (size_t i = 0; i < o->n_pass_env; i++) {
                 const char *v = NULL;
@@ -472,6 +570,8 @@ int run_options_apply(RunOptions *o, char **host_env) {
                 if ((r = env_set(&spec->envp, o->set_env[i], (size_t) (eq - o->set_env[i]), eq + 1)) < 0)
                         return r;
         }
+        if (o->task_class)
+                spec->task_class = o->task_class;
         spec->uid = o->uid;
         spec->gid = o->gid;
         return 0;
@@ -485,8 +585,21 @@ void run_options_done(RunOptions *o) {
         }
         free(o->binds);
         free(o->workdir);
+        if (o->env_owned) {
+                for (size_t i = 0; o->pass_env && i < o->n_pass_env; i++)
+                        free(o->pass_env[i]);
+                for (size_t i = 0; o->set_env && i < o->n_set_env; i++)
+                        free(o->set_env[i]);
+        }
         free(o->pass_env);
         free(o->set_env);
+        for (size_t i = 0; i < o->n_fds; i++)
+                (void) safe_close(o->fds[i]);
+        free(o->fds);
+        free(o->workdir_source);
+        free(o->code_origin);
+        free(o->retry_of);
+        free(o->connect);
         free(o->profile);
         free(o->secret_store);
         free(o->journal);

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "journal.h"
 #include "net-host.h"
@@ -45,6 +46,27 @@ typedef struct RunOptions {
         size_t n_set_env;
         uid_t uid;
         gid_t gid;
+        bool uid_set, gid_set; /* --uid / --gid given (the daemon refuses them) */
+
+        /* Labels of the request (stockaded's admission, the record). */
+        const char *task_class; /* --task-class: static "interactive" or "batch"; NULL: the profile's */
+        char *code_origin;      /* --code-origin; NULL: "user" */
+        unsigned attempt;       /* --attempt, >= 1 */
+        char *retry_of;         /* --retry-of REQUEST_ID; NULL: none */
+
+        /* How the client runs it: through stockaded or in-process. */
+        char *connect;          /* --connect SOCKET; NULL: the default socket */
+        bool embedded;          /* --embedded */
+
+        /* Set by run_request_decode(): pass_env and set_env strings are
+         * owned, and each bind source (and workdir_source) is
+         * "/proc/self/fd/N" of one of fds, owned and closed by
+         * run_options_done(), so keep opts alive until the sources are
+         * opened (fsview_sources_open()). */
+        bool env_owned;
+        int *fds;
+        size_t n_fds;
+        char *workdir_source;   /* NULL: workdir itself is the source */
 } RunOptions;
 
 /* Parses "run"'s arguments (argv[0] is "run"). Pure apart from realpath()
@@ -59,6 +81,15 @@ void run_options_done(RunOptions *opts);
 
 /* [A-Za-z0-9._:-]{1,128} */
 bool request_id_valid(const char *id);
+/* [a-z0-9_-]{1,32} */
+bool code_origin_valid(const char *s);
+/* The static "interactive" or "batch" for s, else NULL. */
+const char *task_class_lookup(const char *s);
+/* A bind destination (or workdir) inside: absolute, no "." or "..", not
+ * "/" and not under /proc, /dev or the script directory. */
+bool run_dest_valid(const char *p);
+/* Whether v is in the range the command line accepts for the SET_* limit which. */
+bool run_limit_valid(unsigned which, uint64_t v);
 int request_id_generate(char ret[SANDBOX_REQUEST_ID_MAX + 1]);
 
 extern const char run_usage[];

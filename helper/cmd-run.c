@@ -7,6 +7,8 @@
 
 #include "basic/log.h"
 #include "commands.h"
+#include "daemon-config.h"
+#include "run-client.h"
 #include "run-exec.h"
 #include "sandbox-profile.h"
 #include "supervisor.h"
@@ -35,9 +37,22 @@ int cmd_run(int argc, char **argv) {
         if (opts.verbose)
                 log_set_max_level(LOG_LEVEL_DEBUG);
 
+        /* Through stockaded when asked, or when it listens and we were not
+         * asked to run embedded; embedded as root otherwise. */
+        if (!opts.embedded) {
+                const char *sock = opts.connect ? opts.connect : getenv("STOCKADE_SOCKET");
+                if (!sock || !*sock)
+                        sock = DAEMON_SOCKET_DEFAULT;
+                if (opts.connect || access(sock, F_OK) >= 0) {
+                        status = run_client(&opts, sock);
+                        goto finish;
+                }
+        }
         if (geteuid() != 0) {
-                log_error("run needs root to build the sandbox (no stockaded daemon in this release); "
-                          "run it as root, e.g. with sudo");
+                log_error("no stockaded listens on %s, and running without it needs root; start stockaded, "
+                          "give --connect SOCKET, or run as root",
+                          getenv("STOCKADE_SOCKET") && *getenv("STOCKADE_SOCKET") ? getenv("STOCKADE_SOCKET")
+                                                                                 : DAEMON_SOCKET_DEFAULT);
                 goto finish;
         }
 

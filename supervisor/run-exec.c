@@ -2,6 +2,7 @@
 /* Running one resolved task embedded, with its records: shared by run and
  * journal replay. */
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,7 +200,18 @@ int run_execute(RunOptions *opts, const Profile *prof, double t_start, double po
                 sup.net.pool = opts->net_pool;
         sup.net.dns_upstream = opts->dns_upstream;
 
+        /* The request's labels, as stockaded records them. */
+        adm.extra = json_object_new_object();
+        if (adm.extra) {
+                (void) json_object_object_add(adm.extra, "via", json_object_new_string("embedded"));
+                (void) json_object_object_add(adm.extra, "code_origin_label",
+                                              json_object_new_string(opts->code_origin ? opts->code_origin : "user"));
+                (void) json_object_object_add(adm.extra, "attempt", json_object_new_int64(opts->attempt ? opts->attempt : 1));
+                (void) json_object_object_add(adm.extra, "retry_of",
+                                              opts->retry_of ? json_object_new_string(opts->retry_of) : NULL);
+        }
         status = run_supervised(&sup, opts, prof, t_start, &adm, NULL, res);
+        json_object_put(adm.extra);
         n = run_explain(res, &opts->spec, lines, ELEMENTSOF(lines));
         for (size_t i = 0; i < n; i++)
                 log_error("%s", lines[i]);

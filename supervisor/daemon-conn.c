@@ -81,6 +81,13 @@ void conn_accept(Daemon *d) {
                                 log_warning_errno(-errno, "accept: %m");
                         return;
                 }
+                if (d->n_conns >= DAEMON_MAX_CONNS) {
+                        /* Each connection may hold a frame of up to 4 MiB
+                         * while it arrives: their number is bounded. */
+                        log_warning("%u connections open: refusing a new one", d->n_conns);
+                        (void) close(fd);
+                        continue;
+                }
                 c = calloc(1, sizeof *c);
                 if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                         free(c);

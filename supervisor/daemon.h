@@ -60,6 +60,10 @@ typedef enum ConnState {
 
 typedef struct Daemon Daemon;
 
+/* Connections open at once (reading, queued or running); beyond, new ones
+ * are closed at once. */
+#define DAEMON_MAX_CONNS 1024u
+
 typedef struct Conn {
         Daemon *d;
         struct Conn *next, *prev;        /* all connections */

@@ -24,7 +24,9 @@ set -u
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb TMPDIR=/tmp
-export STOCKADE=$VM_BUILD/helper/stockade PROBE=$VM_BUILD/tests/helpers/probe
+export STOCKADE=$VM_BUILD/helper/stockade PROBE=$VM_BUILD/tests/helpers/probe STOCKADED=$VM_BUILD/supervisor/stockaded
+# every exec is emulated here: test-daemon.sh runs a smaller burst
+export STOCKADE_TEST_BURST=${VM_TEST_BURST:-24}
 export STOCKADE_TESTS_REQUIRE_ROOT=1 STOCKADE_EXPECT_BACKEND=v2
 export STOCKADE_TEST_SLACK_MS=${VM_SLACK_MS:-0}
 

@@ -50,10 +50,12 @@ void conn_free(Conn *c) {
         c->fd = safe_close(c->fd);
         c->ctl_fd = safe_close(c->ctl_fd);
         c->worker_pidfd = safe_close(c->worker_pidfd);
-        for (int i = 0; i < 3; i++)
-                c->stdio[i] = safe_close(c->stdio[i]);
+        for (size_t i = 0; i < c->n_raw_fds; i++)
+                c->raw_fds[i] = safe_close(c->raw_fds[i]);
+        json_object_put(c->req);
         proto_reader_done(&c->rd);
         proto_reader_done(&c->ctl_rd);
+        free(c->groups);
         if (c->have_request) {
                 run_options_done(&c->opts);
                 run_request_meta_done(&c->meta);
@@ -61,6 +63,28 @@ void conn_free(Conn *c) {
         free(c);
         if (d->accept_paused && d->listen_fd >= 0 && daemon_watch(d, d->listen_fd, NULL, WATCH_LISTEN) >= 0)
                 d->accept_paused = false;
+}
+
+/* Sized by the kernel: a caller may be in up to NGROUPS_MAX groups. */
+static int peer_groups(int fd, gid_t **ret, size_t *ret_n) {
+        socklen_t len = 64 * sizeof(gid_t);
+
+        for (int attempt = 0; attempt < 3; attempt++) {
+                gid_t *g = malloc(len ? len : sizeof(gid_t));
+                socklen_t got = len;
+                if (!g)
+                        return -ENOMEM;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &got) >= 0) {
+                        *ret = g;
+                        *ret_n = got / sizeof(gid_t);
+                        return 0;
+                }
+                free(g);
+                if (errno != ERANGE)
+                        return -errno;
+                len = got; /* the size needed */
+        }
+        return -ERANGE;
 }
 
 void conn_accept(Daemon *d) {
@@ -95,13 +119,16 @@ void conn_accept(Daemon *d) {
                         continue;
                 }
                 *c = (Conn) { .d = d, .fd = fd, .ctl_fd = -EBADF, .worker_pidfd = -EBADF,
-                              .stdio = { -EBADF, -EBADF, -EBADF }, .rd = PROTO_READER_NULL,
+                              .rd = PROTO_READER_NULL,
                               .ctl_rd = PROTO_READER_NULL, .uid = cred.uid, .gid = cred.gid, .pid = cred.pid,
                               .t_accept = daemon_now_ms() };
                 /* Identity comes from the kernel, never from the request. */
-                len = sizeof c->groups;
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len) >= 0)
-                        c->n_groups = len / sizeof(gid_t);
+                if (peer_groups(fd, &c->groups, &c->n_groups) < 0) {
+                        log_warning("cannot read the groups of caller uid %u: refused", (unsigned) cred.uid);
+                        free(c);
+                        (void) close(fd);
+                        continue;
+                }
                 c->deadline_ms = c->t_accept + (double) d->policy->config.request_timeout_usec / 1000.0;
                 conn_link(d, c);
                 if (daemon_watch(d, fd, c, WATCH_CONN) < 0)
@@ -322,11 +349,12 @@ static void on_request(Conn *c, json_object *msg, int *fds, size_t n_fds) {
                 conn_free(c);
                 return;
         }
-        for (int i = 0; i < 3; i++)
-                c->stdio[i] = fds[i];
+        /* Kept as received for the worker, which decodes them itself. */
+        for (size_t i = 0; i < n_fds; i++)
+                c->raw_fds[i] = fds[i];
+        c->n_raw_fds = n_fds;
+        c->req = json_object_get(msg);
         r = run_request_decode(msg, fds + 3, n_fds - 3, &c->opts, &c->meta, err, sizeof err);
-        for (size_t i = 3; i < n_fds; i++)
-                (void) close(fds[i]); /* the decoder keeps its own copies */
         if (r < 0) {
                 char reason[600];
                 (void) snprintf(reason, sizeof reason, "bad request: %s", err);
@@ -343,7 +371,8 @@ static void on_request(Conn *c, json_object *msg, int *fds, size_t n_fds) {
         admit(c);
 }
 
-static void on_client_message(Conn *c, json_object *msg) {
+/* Returns true when c was freed. */
+static bool on_client_message(Conn *c, json_object *msg) {
         json_object *v = NULL;
 
         /* ^C on a request still waiting withdraws it: nothing ran, and the
@@ -356,7 +385,7 @@ static void on_client_message(Conn *c, json_object *msg) {
                 admission_unqueue(&c->d->admission, c->tenant);
                 refuse_status(c, ADM_QUOTA, "withdrawn", reason, signo > 0 && signo < 64 ? 128 + signo : EXIT_REFUSED);
                 conn_free(c);
-                return;
+                return true;
         }
 
         if (c->state == CONN_RUNNING && streq_ptr(proto_type(msg), "signal") && c->ctl_fd >= 0 &&
@@ -368,6 +397,7 @@ static void on_client_message(Conn *c, json_object *msg) {
                         json_object_put(m);
                 }
         }
+        return false;
 }
 
 static void send_cancel(Conn *c, const char *why) {
@@ -457,8 +487,10 @@ void conn_on_readable(Conn *c, unsigned events) {
                 }
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
-                on_client_message(c, msg);
+                bool freed = on_client_message(c, msg);
                 json_object_put(msg);
+                if (freed)
+                        return;
         }
         if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
                 client_gone(c, "the client disconnected");

@@ -25,6 +25,8 @@
 
 /* After the grace period's kill, how long workers get to report. */
 #define FORCE_AFTER_MS 5000.0
+/* The daemon's own records reach the disk within this (journal_fsync batch). */
+#define JOURNAL_BATCH_MS 1000.0
 
 double daemon_now_ms(void) {
         return monotonic_ms();
@@ -48,11 +50,26 @@ void daemon_journal(Daemon *d, const char *type, const char *request_id, json_ob
 
         if (!d->journal)
                 return;
+        /* Written before the caller hears anything; made durable within
+         * the batch interval by the loop (daemon_journal_tick), so a flood
+         * of bad clients does not cost an fsync each. */
         r = journal_append(d->journal, type, request_id, fields, NULL);
-        if (r >= 0 && d->policy->config.journal_fsync != JOURNAL_FSYNC_NEVER)
-                r = journal_flush(d->journal);
+        if (r >= 0 && d->policy->config.journal_fsync == JOURNAL_FSYNC_BATCH && d->journal_dirty_ms == 0)
+                d->journal_dirty_ms = daemon_now_ms();
         if (r < 0)
                 log_error_errno(r, "cannot append a %s record to the journal: %m", type);
+}
+
+/* The batch fsync of the daemon's own records. */
+static void journal_tick(Daemon *d, double now, bool force) {
+        int r;
+
+        if (d->journal_dirty_ms == 0 || (!force && now - d->journal_dirty_ms < JOURNAL_BATCH_MS))
+                return;
+        d->journal_dirty_ms = 0;
+        r = journal_flush(d->journal);
+        if (r < 0)
+                log_error_errno(r, "cannot flush the journal: %m");
 }
 
 static void supervisor_record(Daemon *d, const char *event, const char *reason) {
@@ -198,6 +215,7 @@ static void reload(Daemon *d) {
                  * refused when the reload took their tenant or profile
                  * away. Running ones live in their workers' copies. */
                 conn_repoint_queued(d);
+                spare_drop(d); /* it holds a copy of the old policy */
                 daemon_policy_free(old);
                 log_info("configuration reloaded from %s", d->config_path);
                 supervisor_record(d, "reload", NULL);
@@ -216,6 +234,7 @@ static void begin_stop(Daemon *d) {
         /* No new callers; the path goes first so clients fail fast. */
         if (d->socket_path)
                 (void) unlink(d->socket_path);
+        spare_drop(d);
         daemon_unwatch(d, d->listen_fd);
         d->listen_fd = safe_close(d->listen_fd);
         conn_refuse_queued(d, "stockaded is shutting down");
@@ -248,9 +267,22 @@ static int loop(Daemon *d) {
                 }
                 if (d->stopping && d->n_conns == 0)
                         return 0;
+                if (d->journal_dirty_ms > 0) {
+                        double at = d->journal_dirty_ms + JOURNAL_BATCH_MS;
+                        next = next > 0 && next < at ? next : at;
+                }
                 if (next > 0)
                         timeout = next <= now ? 0 : (int) (next - now) + 1;
-                n = epoll_wait(d->epoll_fd, evs, ELEMENTSOF(evs), timeout);
+                /* Nothing waiting: time to fork the next spare, off the
+                 * path of any request. */
+                if (d->spare_ctl < 0 && !d->stopping) {
+                        n = epoll_wait(d->epoll_fd, evs, ELEMENTSOF(evs), 0);
+                        if (n == 0 && (n = spare_spawn(d)) < 0)
+                                log_warning_errno(n, "cannot fork a spare worker: %m");
+                        if (n <= 0)
+                                n = epoll_wait(d->epoll_fd, evs, ELEMENTSOF(evs), timeout);
+                } else
+                        n = epoll_wait(d->epoll_fd, evs, ELEMENTSOF(evs), timeout);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -283,6 +315,7 @@ static int loop(Daemon *d) {
                         }
                 }
                 now = daemon_now_ms();
+                journal_tick(d, now, false);
                 conn_check_deadlines(d, now);
                 if (d->stopping && !d->stop_killed && now >= d->stop_deadline_ms) {
                         d->stop_killed = true;
@@ -301,7 +334,8 @@ static int loop(Daemon *d) {
 }
 
 int daemon_run(const char *config_path) {
-        Daemon d = { .config_path = config_path, .epoll_fd = -EBADF, .listen_fd = -EBADF, .signal_fd = -EBADF };
+        Daemon d = { .config_path = config_path, .epoll_fd = -EBADF, .listen_fd = -EBADF, .signal_fd = -EBADF,
+                     .spare_pidfd = -EBADF, .spare_ctl = -EBADF };
         const char *what = NULL;
         char err[768];
         sigset_t mask;
@@ -354,11 +388,14 @@ int daemon_run(const char *config_path) {
                 goto out;
 
         supervisor_record(&d, "start", NULL);
+        journal_tick(&d, daemon_now_ms(), true);
         log_info("listening on %s (%zu tenants)", d.socket_path, d.policy->config.n_tenants);
         notify("READY=1");
         r = loop(&d);
         supervisor_record(&d, "stop", r < 0 ? strerror(-r) : NULL);
+        journal_tick(&d, daemon_now_ms(), true);
 out:
+        spare_drop(&d);
         while (d.conns)
                 conn_free(d.conns);
         if (d.socket_path && d.listen_fd >= 0)

@@ -77,14 +77,16 @@ typedef struct Conn {
         uid_t uid;
         gid_t gid;
         pid_t pid;
-        gid_t groups[64];
+        gid_t *groups;                   /* supplementary, from SO_PEERGROUPS */
         size_t n_groups;
 
         /* The decoded request, held from admission until a worker takes it. */
         RunOptions opts;
         RunRequestMeta meta;
         bool have_request;
-        int stdio[3];
+        struct json_object *req;         /* the client's run message, for the worker */
+        int raw_fds[PROTO_MAX_FDS];      /* as received: stdin, stdout, stderr, bind sources */
+        size_t n_raw_fds;
         const DaemonProfile *profile;    /* of the policy current at admission */
         AdmissionDecision adm;
         char tenant[65];
@@ -108,11 +110,18 @@ struct Daemon {
         DaemonTenantGroup *groups;
         size_t n_groups;
         Journal *journal;                /* the daemon's own records: life cycle, refusals */
+        double journal_dirty_ms;         /* when the first record not yet fsync'ed was written; 0: none */
 
         int epoll_fd;
         int listen_fd;
         int signal_fd;
         char *socket_path;               /* bound by us: unlinked at exit */
+
+        /* The spare worker: forked ahead of the next request, waiting on
+         * spare_ctl for its task (daemon-worker.c). */
+        pid_t spare_pid;
+        int spare_pidfd;
+        int spare_ctl;
 
         Conn *conns;
         unsigned n_conns, n_running;
@@ -157,4 +166,6 @@ void conn_free(Conn *c);
 void conn_dispatch_queues(Daemon *d);
 
 /* daemon-worker.c */
-int worker_spawn(Conn *c);
+int worker_spawn(Conn *c);   /* hands c's task to the spare (forking one if there is none) */
+int spare_spawn(Daemon *d);  /* forks the spare when there is none */
+void spare_drop(Daemon *d);  /* ends the spare (a reload: its policy is old) */

@@ -239,6 +239,31 @@ num_ge "$maxc" 2 "burst: tasks did run in parallel (max seen $maxc)"
 nexit=$("$STOCKADE" journal show --json --journal "$DJ" | jq -r 'select(.type=="exit" and ((.request_id // "") | startswith("burst-"))) | .request_id' | sort -u | wc -l)
 is "$nexit" "$BURST" "burst: $BURST exit records, none lost"
 
+# ---- ^C on a queued request withdraws it
+for i in 1 2 3 4; do
+        as_user 65534 "$STOCKADE" run --connect "$SOCK" --request-id "hold-$i" -- /bin/sleep 4 >/dev/null 2>&1 </dev/null &
+        hold[i]=$!
+done
+# all four slots taken: their start records are there
+for _ in $(seq 100); do
+        [[ $("$STOCKADE" journal show --json --type start --journal "$DJ" | jq -r '.request_id' | grep -c '^hold-') == 4 ]] && break
+        sleep 0.05
+done
+# setpriv itself, not as_user: $! must be the client, not a subshell
+setpriv --reuid=65534 --regid=65534 --clear-groups "$STOCKADE" run -v --connect "$SOCK" --request-id d-withdrawn -- /bin/true >/dev/null 2>"$C/wd.err" </dev/null &
+qp=$!
+# -v says when the daemon has queued it
+for _ in $(seq 100); do
+        grep -q 'queued by stockaded' "$C/wd.err" 2>/dev/null && break
+        sleep 0.05
+done
+kill -INT "$qp"
+wait "$qp"
+is "$?" 130 "^C on a queued request: the client exits 130" || diag_file "$C/wd.err"
+is "$("$STOCKADE" journal show --json --request-id d-withdrawn --journal "$DJ" | jq -r '"\(.type) \(.decision) \(.step)"')" \
+        "admission deny withdrawn" "^C on a queued request: withdrawn, on record, never run"
+wait "${hold[@]}"
+
 # ---- a burst of 30 at a tenant with one slot and no queue: each caller
 # gets a run or a refusal, and every decision is on record
 for i in $(seq 30); do
@@ -281,7 +306,7 @@ b_p95() {
 }
 alone=$(b_p95)
 for k in 1 2; do
-        as_user 4 "$STOCKADE" run --connect "$SOCK" --cpus 2 --timeout 60s --bind "$PROBE:/probe" -- /bin/sh -c \
+        setpriv --reuid=4 --regid=65534 --clear-groups "$STOCKADE" run --connect "$SOCK" --cpus 2 --timeout 60s --bind "$PROBE:/probe" -- /bin/sh -c \
                 '/probe spin 30 & /probe spin 30 & /probe spin 30 & /probe spin 30 & wait' >/dev/null 2>&1 </dev/null &
         burn[k]=$!
 done

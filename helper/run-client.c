@@ -116,27 +116,23 @@ static int converse(const RunOptions *opts, int fd, int sigfd) {
                         continue;
                 for (;;) {
                         json_object *msg = NULL;
-                        int fds[PROTO_MAX_FDS];
-                        size_t n_fds = 0;
                         bool mid = false;
                         char err[256];
                         const char *t;
-                        int r = proto_reader_feed(&rd, fd, &mid);
+                        int r = proto_reader_next(&rd, fd, &msg, NULL, NULL, &mid, err, sizeof err);
 
                         if (r == 0)
                                 break;
-                        if (r < 0) {
+                        if (r == -ECONNRESET) {
                                 log_error("stockaded closed the connection without an answer");
                                 status = EXIT_WRAPPER_FAILED;
                                 break;
                         }
-                        if (proto_reader_take(&rd, &msg, fds, &n_fds, err, sizeof err) < 0) {
+                        if (r < 0) {
                                 log_error("stockaded sent a bad answer: %s", err);
                                 status = EXIT_WRAPPER_FAILED;
                                 break;
                         }
-                        for (size_t i = 0; i < n_fds; i++)
-                                (void) close(fds[i]);
                         t = proto_type(msg);
                         if (t && (streq(t, "result") || streq(t, "refused") || streq(t, "error")))
                                 status = on_answer(opts, msg, t);

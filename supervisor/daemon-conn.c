@@ -443,9 +443,9 @@ void conn_on_readable(Conn *c, unsigned events) {
                 json_object *msg = NULL;
                 int fds[PROTO_MAX_FDS];
                 size_t n_fds = 0;
-                bool mid = false;
+                bool mid = false, freed;
                 char err[256];
-                int r = proto_reader_feed(&c->rd, c->fd, &mid);
+                int r = proto_reader_next(&c->rd, c->fd, &msg, fds, &n_fds, &mid, err, sizeof err);
 
                 if (r == 0)
                         break;
@@ -454,22 +454,6 @@ void conn_on_readable(Conn *c, unsigned events) {
                                            : "the client disconnected before sending a request");
                         return;
                 }
-                if (r < 0) {
-                        char reason[160];
-                        (void) snprintf(reason, sizeof reason, "%s",
-                                        r == -EMSGSIZE ? "a frame length of 0 or over the 4 MiB limit"
-                                        : r == -EBADMSG ? "too many or truncated file descriptors"
-                                                        : strerror(-r));
-                        if (c->state == CONN_READING) {
-                                char full[200];
-                                (void) snprintf(full, sizeof full, "bad request: %s", reason);
-                                refuse(c, _ADM_STEP_MAX, "protocol", full);
-                                conn_free(c);
-                        } else
-                                client_gone(c, reason);
-                        return;
-                }
-                r = proto_reader_take(&c->rd, &msg, fds, &n_fds, err, sizeof err);
                 if (r < 0) {
                         if (c->state == CONN_READING) {
                                 char full[300];
@@ -487,7 +471,7 @@ void conn_on_readable(Conn *c, unsigned events) {
                 }
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
-                bool freed = on_client_message(c, msg);
+                freed = on_client_message(c, msg);
                 json_object_put(msg);
                 if (freed)
                         return;
@@ -500,24 +484,18 @@ void conn_on_readable(Conn *c, unsigned events) {
 static void drain_ctl(Conn *c) {
         for (;;) {
                 json_object *msg = NULL;
-                int fds[PROTO_MAX_FDS];
-                size_t n_fds = 0;
                 bool mid = false;
                 char err[128];
                 const char *t;
-                int r = proto_reader_feed(&c->ctl_rd, c->ctl_fd, &mid);
+                int r = proto_reader_next(&c->ctl_rd, c->ctl_fd, &msg, NULL, NULL, &mid, err, sizeof err);
 
-                if (r <= 0) {
-                        if (r < 0) {
-                                daemon_unwatch(c->d, c->ctl_fd);
-                                c->ctl_fd = safe_close(c->ctl_fd);
-                        }
+                if (r == 0)
+                        return;
+                if (r < 0) { /* the worker ended, or broke its side: its pidfd tells */
+                        daemon_unwatch(c->d, c->ctl_fd);
+                        c->ctl_fd = safe_close(c->ctl_fd);
                         return;
                 }
-                if (proto_reader_take(&c->ctl_rd, &msg, fds, &n_fds, err, sizeof err) < 0)
-                        continue;
-                for (size_t i = 0; i < n_fds; i++)
-                        (void) close(fds[i]);
                 t = proto_type(msg);
                 if (t && (streq(t, "result") || streq(t, "error")))
                         c->answered = true;

@@ -347,3 +347,28 @@ const char *proto_type(json_object *msg) {
                 return NULL;
         return json_object_get_string(t);
 }
+
+int proto_reader_next(ProtoReader *r, int fd, json_object **ret_msg, int *ret_fds, size_t *ret_n_fds,
+                      bool *mid_frame, char *err, size_t errlen) {
+        int fds[PROTO_MAX_FDS];
+        size_t n_fds = 0;
+        int k;
+
+        k = proto_reader_feed(r, fd, mid_frame);
+        if (k < 0)
+                (void) snprintf(err, errlen, "%s",
+                                k == -ECONNRESET ? (*mid_frame ? "the peer disconnected inside a frame"
+                                                                : "the peer disconnected")
+                                : k == -EMSGSIZE ? "a frame length of 0 or over the 4 MiB limit"
+                                : k == -EBADMSG  ? "too many or truncated file descriptors"
+                                                 : strerror(-k));
+        if (k <= 0)
+                return k;
+        k = proto_reader_take(r, ret_msg, ret_fds ? ret_fds : fds, ret_n_fds ? ret_n_fds : &n_fds, err, errlen);
+        if (k < 0)
+                return k;
+        if (!ret_fds)
+                for (size_t i = 0; i < n_fds; i++)
+                        (void) close(fds[i]);
+        return 1;
+}

@@ -58,6 +58,12 @@ int proto_reader_take(ProtoReader *r, struct json_object **ret_msg, int *ret_fds
                       size_t errlen);
 void proto_reader_done(ProtoReader *r); /* closes fds not taken, frees */
 
+/* Feed, then take: 1 with *ret_msg (and the frame's fds in ret_fds, or
+ * closed when ret_fds is NULL), 0 when more is needed, or the negative
+ * errno of either step with err saying in words what was wrong. */
+int proto_reader_next(ProtoReader *r, int fd, struct json_object **ret_msg, int *ret_fds, size_t *ret_n_fds,
+                      bool *mid_frame, char *err, size_t errlen);
+
 /* Writes one frame (blocking; retries EINTR and short writes, waits on
  * EAGAIN), with fds on its first byte. msg gets "v" added. */
 int proto_send(int fd, struct json_object *msg, const int *fds, size_t n_fds);

@@ -48,25 +48,17 @@ static bool relayable(int sig) {
 static int worker_control(int fd, void *userdata) {
         Worker *w = userdata;
         bool mid = false;
-        int r;
 
         for (;;) {
                 json_object *msg = NULL, *v = NULL;
-                int fds[PROTO_MAX_FDS];
-                size_t n_fds = 0;
                 char err[128];
                 const char *t;
-                int ret = 0;
+                int ret = 0, r = proto_reader_next(&w->rd, fd, &msg, NULL, NULL, &mid, err, sizeof err);
 
-                r = proto_reader_feed(&w->rd, fd, &mid);
                 if (r == 0)
                         return 0;
                 if (r < 0) /* the daemon is gone: nobody will hear the result */
                         return -ESHUTDOWN;
-                if (proto_reader_take(&w->rd, &msg, fds, &n_fds, err, sizeof err) < 0)
-                        return -ESHUTDOWN;
-                for (size_t i = 0; i < n_fds; i++)
-                        (void) close(fds[i]);
                 t = proto_type(msg);
                 if (t && streq(t, "signal") && json_object_object_get_ex(msg, "signo", &v) &&
                     relayable(json_object_get_int(v)))

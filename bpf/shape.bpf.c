@@ -7,11 +7,10 @@
  * Hooks (tp_btf; loaded once per boot and pinned, see supervisor/bpf-shape.c;
  * linked by each supervisor only while it tracks at least one task, so a
  * supervisor whose tasks have shape off pays nothing at all):
- *   sys_enter             count the call; opens also go through the watch list
- *   sys_exit              count -1..-4095 returns by syscall and by errno.
- *                         Runs for every syscall on the host: the return value
- *                         is tested before any lookup, so successes cost a
- *                         compare.
+ *   sys_exit              count the call, and -1..-4095 returns by syscall
+ *                         and by errno; opens also go through the watch list.
+ *                         One program per syscall: calls that never return
+ *                         (exit, exit_group) are not counted.
  *   sched_process_fork    fork event (processes; threads only count), keyed by
  *                         the child's cgroup so clone(CLONE_INTO_CGROUP) of a
  *                         task's first process is seen
@@ -268,30 +267,6 @@ static __noinline int watch_open(struct shape_task *t, __u64 cgid, __u32 nr, con
         return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(shape_sys_enter, struct pt_regs *regs, long id) {
-        __u64 cgid = bpf_get_current_cgroup_id();
-        struct shape_task *t;
-        __u32 nr;
-
-        t = bpf_map_lookup_elem(&shape_tasks, &cgid);
-        if (!t || !ours(ctx, t))
-                return 0;
-        nr = nr_index(id);
-        __sync_fetch_and_add(&t->sys[nr].calls, 1);
-        if (t->n_watch == 0)
-                return 0;
-        if (nr == NR_OPENAT)
-                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM2(regs), PT_REGS_PARM3(regs));
-        if (nr == NR_OPENAT2)
-                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM2(regs), 0);
-        if (nr == NR_OPEN)
-                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM1(regs), PT_REGS_PARM2(regs));
-        if (nr == NR_CREAT)
-                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM1(regs), CREAT_FLAGS);
-        return 0;
-}
-
 /* Errno slot of sc for err: the one holding it, else the first free one
  * (claimed with a compare-and-swap: two CPUs may race for it). */
 static __always_inline void count_errno_slot(struct shape_syscall *sc, __u32 err) {
@@ -310,34 +285,49 @@ static __always_inline void count_errno_slot(struct shape_syscall *sc, __u32 err
         }
 }
 
+/* Every count of a syscall is taken at its exit, by one program: a second
+ * one at entry cost each traced syscall another program run. At exit the
+ * saved user registers still hold the arguments (only ax has the result),
+ * so the watch list sees the path an open was asked for. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(shape_sys_exit, struct pt_regs *regs, long ret) {
+        __u64 cgid = bpf_get_current_cgroup_id();
         struct shape_task *t;
         struct shape_syscall *sc;
-        __u32 err, bucket;
-        __u64 cgid;
+        __u32 err, bucket, nr;
 
-        if ((unsigned long) ret < (unsigned long) -MAX_ERRNO)
-                return 0;
-        cgid = bpf_get_current_cgroup_id();
         t = bpf_map_lookup_elem(&shape_tasks, &cgid);
         if (!t || !ours(ctx, t))
                 return 0;
-        err = (__u32) -ret;
-        sc = &t->sys[nr_index(syscall_nr_of(regs))];
-        __sync_fetch_and_add(&sc->errors, 1);
-        if (err <= SHAPE_ERRNO_USER_MAX)
-                bucket = err;
-        else if (err >= SHAPE_ERRNO_KERNEL_BASE)
-                bucket = err - SHAPE_ERRNO_KERNEL_BASE + SHAPE_ERRNO_USER_MAX + 1;
-        else
-                bucket = 0;
-        /* One bound the verifier can see, whatever clang made of the above. */
-        barrier_var(bucket);
-        if (bucket >= SHAPE_ERRNO_BUCKETS)
-                bucket = 0;
-        __sync_fetch_and_add(&t->errnos[bucket], 1);
-        count_errno_slot(sc, err);
+        nr = nr_index(syscall_nr_of(regs));
+        sc = &t->sys[nr];
+        __sync_fetch_and_add(&sc->calls, 1);
+        if ((unsigned long) ret >= (unsigned long) -MAX_ERRNO) {
+                err = (__u32) -ret;
+                __sync_fetch_and_add(&sc->errors, 1);
+                if (err <= SHAPE_ERRNO_USER_MAX)
+                        bucket = err;
+                else if (err >= SHAPE_ERRNO_KERNEL_BASE)
+                        bucket = err - SHAPE_ERRNO_KERNEL_BASE + SHAPE_ERRNO_USER_MAX + 1;
+                else
+                        bucket = 0;
+                /* One bound the verifier can see, whatever clang made of the above. */
+                barrier_var(bucket);
+                if (bucket >= SHAPE_ERRNO_BUCKETS)
+                        bucket = 0;
+                __sync_fetch_and_add(&t->errnos[bucket], 1);
+                count_errno_slot(sc, err);
+        }
+        if (t->n_watch == 0)
+                return 0;
+        if (nr == NR_OPENAT)
+                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM2(regs), PT_REGS_PARM3(regs));
+        if (nr == NR_OPENAT2)
+                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM2(regs), 0);
+        if (nr == NR_OPEN)
+                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM1(regs), PT_REGS_PARM2(regs));
+        if (nr == NR_CREAT)
+                return watch_open(t, cgid, nr, (const char *) PT_REGS_PARM1(regs), CREAT_FLAGS);
         return 0;
 }
 

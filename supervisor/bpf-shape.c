@@ -13,7 +13,7 @@
  * bpf_obj_get() -- no BTF parse: a tp_btf program's target is fixed at
  * load, so linking a pinned one is a bare BPF_LINK_CREATE:
  *
- *       sys_enter sys_exit fork exec exit      the programs
+ *       sys_exit fork exec exit                the programs
  *       tasks rings scratch rodata             the maps they use
  *
  * What is shared and what is not. The task map (configuration and every
@@ -67,12 +67,11 @@
 /* x86_64 numbers of the open family (what ShapeCounts.opens sums). */
 static const int open_nrs[] = { 2 /* open */, 85 /* creat */, 257 /* openat */, 437 /* openat2 */ };
 
-enum { PROG_SYS_ENTER, PROG_SYS_EXIT, PROG_FORK, PROG_EXEC, PROG_EXIT, _PROG_MAX };
+enum { PROG_SYS_EXIT, PROG_FORK, PROG_EXEC, PROG_EXIT, _PROG_MAX };
 enum { MAP_TASKS, MAP_RINGS, MAP_SCRATCH, MAP_RODATA, _MAP_MAX };
 
 static const BpfCacheProg cache_progs[_PROG_MAX] = {
-        [PROG_SYS_ENTER] = { "sys_enter", BPF_PROG_TYPE_TRACING, .all_maps = true },
-        [PROG_SYS_EXIT] = { "sys_exit", BPF_PROG_TYPE_TRACING },
+        [PROG_SYS_EXIT] = { "sys_exit", BPF_PROG_TYPE_TRACING, .all_maps = true },
         [PROG_FORK] = { "fork", BPF_PROG_TYPE_TRACING },
         [PROG_EXEC] = { "exec", BPF_PROG_TYPE_TRACING },
         [PROG_EXIT] = { "exit", BPF_PROG_TYPE_TRACING },
@@ -250,8 +249,8 @@ static int load_set(int *progs, int *maps, bool by_owner) {
                                       by_owner ? " (with the owner check)" : "");
 
         const struct bpf_program *p[_PROG_MAX] = {
-                [PROG_SYS_ENTER] = skel->progs.shape_sys_enter, [PROG_SYS_EXIT] = skel->progs.shape_sys_exit,
-                [PROG_FORK] = skel->progs.shape_fork,           [PROG_EXEC] = skel->progs.shape_exec,
+                [PROG_SYS_EXIT] = skel->progs.shape_sys_exit, [PROG_FORK] = skel->progs.shape_fork,
+                [PROG_EXEC] = skel->progs.shape_exec,
                 [PROG_EXIT] = skel->progs.shape_exit,
         };
         const struct bpf_map *m[_MAP_MAX] = {

@@ -32,6 +32,9 @@
 #include "bpf-fixture.h"
 #include "check-main.h"
 
+/* The shape programs each supervisor links: sys_exit, fork, exec, exit. */
+#define N_PROGS 4
+
 #define NR_GETPID 39
 #define NR_GETPPID 110
 #define NR_CLONE 56
@@ -225,7 +228,7 @@ static unsigned kernel_links_of(Shape *s) {
         uint32_t ids[8];
         int n = shape_prog_ids(s, ids, ELEMENTSOF(ids));
 
-        ck_assert_int_eq(n, 5);
+        ck_assert_int_eq(n, N_PROGS);
         return kernel_links_to(ids, n);
 }
 
@@ -254,23 +257,23 @@ START_TEST(test_links_follow_tasks) {
         ck_assert_uint_eq(shape_links(s), 0);
 
         ck_assert_int_eq(shape_task_add(s, ida, NULL, &a), 0);
-        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
         ck_assert_int_eq(shape_task_add(s, idb, NULL, &b), 0);
-        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
         a = shape_task_remove(s, a);
-        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
         b = shape_task_remove(s, b);
         ck_assert_uint_eq(kernel_links_of(s), 0);
         ck_assert_uint_eq(shape_links(s), 0);
 
         /* Again, and shape_close() with a task still added. */
         ck_assert_int_eq(shape_task_add(s, ida, NULL, &a), 0);
-        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
         {
-                uint32_t ids[5];
-                ck_assert_int_eq(shape_prog_ids(s, ids, 5), 5);
+                uint32_t ids[N_PROGS];
+                ck_assert_int_eq(shape_prog_ids(s, ids, N_PROGS), N_PROGS);
                 s = shape_close(s);
-                ck_assert_uint_eq(kernel_links_to(ids, 5), 0);
+                ck_assert_uint_eq(kernel_links_to(ids, N_PROGS), 0);
         }
         (void) close(cga);
         (void) close(cgb);
@@ -297,7 +300,7 @@ START_TEST(test_bad_options) {
         ck_assert_uint_eq(kernel_links_of(s), 0);
         ck_assert_int_eq(shape_task_add(s, id, &(ShapeTaskOptions) { .watch = nine, .n_watch = 8 }, &t), 0);
         ck_assert_int_eq(shape_task_add(s, id, NULL, &u), -EEXIST);
-        ck_assert_uint_eq(kernel_links_of(s), 5);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
         s = shape_close(s);
         (void) close(cg);
 }
@@ -626,10 +629,10 @@ static bool pinned_has(const char *name, uint64_t id) {
 }
 
 static bool same_progs(Shape *a, Shape *b) {
-        uint32_t x[5], y[5];
+        uint32_t x[N_PROGS], y[N_PROGS];
 
-        ck_assert_int_eq(shape_prog_ids(a, x, 5), 5);
-        ck_assert_int_eq(shape_prog_ids(b, y, 5), 5);
+        ck_assert_int_eq(shape_prog_ids(a, x, N_PROGS), N_PROGS);
+        ck_assert_int_eq(shape_prog_ids(b, y, N_PROGS), N_PROGS);
         return memcmp(x, y, sizeof x) == 0;
 }
 
@@ -669,14 +672,14 @@ START_TEST(test_cache_pin_and_reuse) {
 
         ck_assert_int_eq(shape_open(NULL, &s1), 0);
         ck_assert(!shape_cached(s1));
-        ck_assert_int_eq(pinned_objects(NULL, 0), 9); /* 5 programs, 4 maps */
+        ck_assert_int_eq(pinned_objects(NULL, 0), N_PROGS + 4); /* the programs and 4 maps */
         ck_assert_int_eq(shape_open(NULL, &s2), 0);
         ck_assert(shape_cached(s2));
         ck_assert(same_progs(s1, s2));
         ck_assert_int_eq(open_in_child_cached(), 0);
 
         ck_assert_int_eq(shape_task_add(s2, id, NULL, &t), 0);
-        ck_assert_uint_eq(kernel_links_of(s2), 5);
+        ck_assert_uint_eq(kernel_links_of(s2), N_PROGS);
         /* One task per cgroup across supervisors (the task map is shared). */
         ck_assert_int_eq(shape_task_add(s1, id, NULL, &(ShapeTask *) { NULL }), -EEXIST);
         ck_assert_uint_eq(shape_links(s1), 0);
@@ -694,7 +697,7 @@ START_TEST(test_cache_pin_and_reuse) {
         ck_assert_uint_eq(kernel_links_of(s2), 0);
         s2 = shape_close(s2);
         s1 = shape_close(s1);
-        ck_assert_int_eq(pinned_objects(NULL, 0), 9); /* the cache outlives its supervisors */
+        ck_assert_int_eq(pinned_objects(NULL, 0), N_PROGS + 4); /* the cache outlives its supervisors */
         (void) close(cg);
 }
 END_TEST
@@ -728,7 +731,7 @@ START_TEST(test_cache_two_supervisors) {
         ck_assert(same_progs(s1, s2));
         ck_assert_int_eq(shape_task_add(s1, ida, NULL, &a), 0);
         ck_assert_int_eq(shape_task_add(s2, idb, NULL, &b), 0);
-        ck_assert_uint_eq(kernel_links_of(s1), 10); /* each program linked twice */
+        ck_assert_uint_eq(kernel_links_of(s1), 2 * N_PROGS); /* each program linked twice */
 
         pa = start_in(cga, work_getpid, 30000, -1);
         pb = start_in(cgb, work_getpid, 50000, -1);
@@ -762,7 +765,7 @@ START_TEST(test_cache_two_supervisors) {
         /* s1 goes: s2 goes on counting, alone. */
         s1 = shape_close(s1);
         ck_assert(!pinned_has("tasks", ida));
-        ck_assert_uint_eq(kernel_links_of(s2), 5);
+        ck_assert_uint_eq(kernel_links_of(s2), N_PROGS);
         run_in(cgb, work_getpid, 1000);
         ck_assert_int_eq(shape_task_read(s2, b, cb), 0);
         ck_assert_uint_ge(cb->sys[NR_GETPID].calls, 51000);

@@ -96,6 +96,60 @@ static int enable_controllers(const CgroupLayout *sub) {
         return 0;
 }
 
+/* The tenant's own leaf for the daemon's workers that supervise its
+ * tasks, so that work is charged to the tenant, beside its task groups
+ * (a v2 group with controllers for its children holds no processes). */
+#define WORKERS_LEAF "workers"
+
+static int each_dir(const CgroupLayout *sub, int (*fn)(const char *dir)) {
+        int r = fn(sub->v2_dir);
+        for (int c = 0; r >= 0 && c < _CG_MAX; c++) {
+                bool seen = false;
+                if (!sub->v1_dir[c])
+                        continue;
+                for (int p = 0; p < c; p++)
+                        seen = seen || (sub->v1_dir[p] && streq(sub->v1_dir[p], sub->v1_dir[c]));
+                if (!seen)
+                        r = fn(sub->v1_dir[c]);
+        }
+        return r;
+}
+
+static int mkdir_leaf(const char *dir) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/" WORKERS_LEAF, dir) < 0)
+                return -ENOMEM;
+        return mkdir(p, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int rmdir_leaf(const char *dir) {
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, "%s/" WORKERS_LEAF, dir) < 0)
+                return -ENOMEM;
+        if (rmdir(p) < 0 && errno != ENOENT)
+                log_warning("cannot remove cgroup '%s': %m", p);
+        return 0;
+}
+
+static int enter_leaf(const char *dir) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        if (asprintf(&p, "%s/" WORKERS_LEAF, dir) < 0)
+                return -ENOMEM;
+        fd = open(p, O_DIRECTORY | O_CLOEXEC | O_RDONLY);
+        if (fd < 0)
+                return -errno;
+        return write_string_at(fd, "cgroup.procs", "0");
+}
+
+static int make_workers_leaf(const CgroupLayout *sub) {
+        return each_dir(sub, mkdir_leaf);
+}
+
+int cgroup_subtree_enter(const CgroupLayout *sub) {
+        return each_dir(sub, enter_leaf);
+}
+
 int cgroup_subtree_create(const CgroupLayout *l, const char *name, const CgroupSubtreeLimits *lim, CgroupLayout *ret,
                           const char **reterr_what) {
         CgroupLayout sub = { .v2_controllers = "" };
@@ -112,6 +166,10 @@ int cgroup_subtree_create(const CgroupLayout *l, const char *name, const CgroupS
                         *reterr_what = cgroup_controller_to_string((CgroupController) c);
                         r = ensure_dir(l->v1_dir[c], name, &sub.v1_dir[c]);
                 }
+        if (r >= 0) {
+                *reterr_what = "the workers' group";
+                r = make_workers_leaf(&sub);
+        }
         if (r >= 0) {
                 *reterr_what = "cgroup.subtree_control";
                 r = enable_controllers(&sub);
@@ -132,8 +190,11 @@ int cgroup_subtree_update(CgroupLayout *sub, const CgroupSubtreeLimits *lim, con
 }
 
 void cgroup_subtree_destroy(CgroupLayout *sub) {
-        /* Its task groups are gone by now (each run removes its own); a
-         * group still busy is logged and left to the sweep. */
+        /* Its task groups and workers are gone by now (each run removes
+         * its own groups); a group still busy is logged and left to the
+         * sweep. */
+        if (sub->v2_dir)
+                (void) each_dir(sub, rmdir_leaf);
         if (sub->v2_dir && rmdir(sub->v2_dir) < 0 && errno != ENOENT)
                 log_warning("cannot remove tenant cgroup '%s': %m", sub->v2_dir);
         for (int c = 0; c < _CG_MAX; c++) {

@@ -116,6 +116,9 @@ typedef struct CgroupSubtreeLimits {
 int cgroup_subtree_create(const CgroupLayout *l, const char *name, const CgroupSubtreeLimits *lim, CgroupLayout *ret,
                           const char **reterr_what);
 int cgroup_subtree_update(CgroupLayout *sub, const CgroupSubtreeLimits *lim, const char **reterr_what);
+/* Moves the calling process into the subtree's "workers" leaf in every
+ * hierarchy (a daemon worker, so its work is the tenant's). */
+int cgroup_subtree_enter(const CgroupLayout *sub);
 /* Removes the subtree's (empty) groups and frees the layout. */
 void cgroup_subtree_destroy(CgroupLayout *sub);
 

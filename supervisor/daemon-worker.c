@@ -189,6 +189,12 @@ _noreturn_ static void worker_run(Daemon *d, int ctl, json_object *task, int *fd
                 send_error(ctl, EXIT_WRAPPER_FAILED, "the worker's policy lacks the task's tenant or profile");
                 _exit(EXIT_WRAPPER_FAILED);
         }
+        /* From here on this process works for the tenant: its CPU, memory
+         * and pids count in the tenant's subtree, not the daemon's. */
+        if (cgroup_subtree_enter(&g->layout) < 0) {
+                send_error(ctl, EXIT_WRAPPER_FAILED, "the worker cannot join its tenant's cgroup subtree");
+                _exit(EXIT_WRAPPER_FAILED);
+        }
         for (int i = 0; i < 3; i++)
                 if (fds[i] != i && (dup2(fds[i], i) < 0 || close(fds[i]) < 0))
                         _exit(EXIT_WRAPPER_FAILED);

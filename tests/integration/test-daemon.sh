@@ -161,6 +161,9 @@ setpriv --reuid=65534 --regid=65534 --clear-groups "$STOCKADE" run --connect "$S
         -- sleep 30 >/dev/null 2>&1 </dev/null &
 cpid=$!
 sleep 1
+# the task's worker works for the tenant: it sits in the tenant's subtree
+wdir=$(find /sys/fs/cgroup -type d -path "*/stockade-$DPID-tenant-agents/workers" 2>/dev/null | head -n 1)
+like "$(cat "$wdir/cgroup.procs" 2>/dev/null | wc -l)" '^[1-9]' "the worker of a running task is in its tenant's workers group ($wdir)"
 kill -TERM "$cpid"
 wait "$cpid"
 is "$?" 143 "SIGTERM to the client reaches the task (143)"

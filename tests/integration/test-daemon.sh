@@ -48,6 +48,11 @@ tenants:
     max_concurrent: 1
     max_queued: 0
     memory_max: 96MiB
+  - name: rated
+    uids: [5]
+    profiles: [default]
+    max_concurrent: 8
+    rate_per_minute: 10
   - name: burner
     uids: [4]
     profiles: [default]
@@ -282,6 +287,20 @@ is "$nother" 0 "burst at a full tenant: every caller ran (0) or was refused (124
 num_ge "$n124" 1 "burst at a full tenant: the quota refused some"
 ndec=$("$STOCKADE" journal show --json --journal "$DJ" | jq -r 'select(.type=="admission" and ((.request_id // "") | startswith("tb-"))) | .request_id' | sort -u | wc -l)
 is "$ndec" 30 "burst at a full tenant: 30 admission decisions on record"
+
+# ---- a burst of 30 at a tenant allowed 10 a minute: exactly 10 run
+for i in $(seq 30); do
+        as_user 5 "$STOCKADE" run --connect "$SOCK" --request-id "rt-$i" -- /bin/true >/dev/null 2>&1 </dev/null &
+        bp[i]=$!
+done
+n0=0 n124=0 nother=0
+for i in $(seq 30); do
+        wait "${bp[i]}"
+        case $? in 0) n0=$((n0 + 1)) ;; 124) n124=$((n124 + 1)) ;; *) nother=$((nother + 1)) ;; esac
+done
+is "$n0/$n124/$nother" "10/20/0" "rate quota under a burst of 30: 10 ran, 20 refused, none lost"
+is "$("$STOCKADE" journal show --json --journal "$DJ" | jq -r 'select(.type=="admission" and .decision=="deny" and ((.request_id // "") | startswith("rt-"))) | .reason' | grep -c 'rate quota')" \
+        20 "rate quota: the 20 refusals on record name the rate"
 
 # ---- tenant "tight": one slot, no queue, a 96 MiB subtree
 as_user 2 "$STOCKADE" run --connect "$SOCK" --request-id tight-1 -- sleep 3 >/dev/null 2>&1 </dev/null &

@@ -10,6 +10,9 @@
  *                               second wall, for what the sock_addr hooks
  *                               never see (raw sockets, unconnected ping
  *                               sockets, anything a future kernel adds)
+ *   cgroup_skb/ingress          every packet that reaches the task's
+ *                               sockets: counted per remote end, never
+ *                               judged (replies to allowed flows)
  *   Verdict: 1 lets it through, 0 denies (connect/sendmsg fail with EPERM;
  *   a dropped packet makes the send fail with EPERM too).
  *
@@ -29,8 +32,9 @@
  *                  egress_event, one ring per supervisor filed under each of
  *                  its tasks. No ring, or a full one, bumps the task's lost
  *                  counter (or lost_untracked).
- *   egress_traffic LRU hash, {cgroup id, addr, port, proto} -> bytes and
- *                  packets the skb hook let out (loopback aside).
+ *   egress_traffic LRU hash, {cgroup id, addr, port, proto, dir} -> bytes
+ *                  and packets the egress skb hook let out (dir sent) or the
+ *                  ingress one saw arrive (dir received), loopback aside.
  *
  * Always allowed: loopback (127/8, ::1, and 0.0.0.0/:: which connect()
  * takes for loopback): it ends in the task's own network namespace.
@@ -413,7 +417,7 @@ struct iphdr6 {
 
 /* Fills d from the packet, read with bpf_skb_load_bytes_relative() into the
  * stack; 0 when the headers cannot be read. */
-__noinline int parse_packet(struct __sk_buff *skb, struct dest *d) {
+__noinline int parse_packet(struct __sk_buff *skb, struct dest *d, __u32 ingress) {
         __u32 l4_off, frag = 0; /* fragment offset: the ports are in fragment 0 only */
         __u16 ports[2];
         __u8 nexthdr;
@@ -425,7 +429,7 @@ __noinline int parse_packet(struct __sk_buff *skb, struct dest *d) {
 
                 if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET) < 0)
                         return 0;
-                set_v4(d, ip.daddr);
+                set_v4(d, ingress ? ip.saddr : ip.daddr);
                 nexthdr = ip.protocol;
                 l4_off = (ip.ihl_version & 0x0f) * 4;
                 frag = bpf_ntohs(ip.frag_off) & IP_OFFSET_MASK;
@@ -434,10 +438,17 @@ __noinline int parse_packet(struct __sk_buff *skb, struct dest *d) {
 
                 if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET) < 0)
                         return 0;
-                d->addr32[0] = ip6.daddr[0];
-                d->addr32[1] = ip6.daddr[1];
-                d->addr32[2] = ip6.daddr[2];
-                d->addr32[3] = ip6.daddr[3];
+                if (ingress) {
+                        d->addr32[0] = ip6.saddr[0];
+                        d->addr32[1] = ip6.saddr[1];
+                        d->addr32[2] = ip6.saddr[2];
+                        d->addr32[3] = ip6.saddr[3];
+                } else {
+                        d->addr32[0] = ip6.daddr[0];
+                        d->addr32[1] = ip6.daddr[1];
+                        d->addr32[2] = ip6.daddr[2];
+                        d->addr32[3] = ip6.daddr[3];
+                }
                 nexthdr = ip6.nexthdr;
                 l4_off = sizeof(ip6);
                 for (int i = 0; i < V6_MAX_EXT_HDRS; i++) {
@@ -490,14 +501,14 @@ __noinline int parse_packet(struct __sk_buff *skb, struct dest *d) {
         if (frag == 0) {
                 if (bpf_skb_load_bytes_relative(skb, l4_off, ports, sizeof(ports), BPF_HDR_START_NET) < 0)
                         return 0;
-                d->port = bpf_ntohs(ports[1]);
+                d->port = bpf_ntohs(ingress ? ports[0] : ports[1]);
         }
         return 1;
 }
 
 /* Bytes and packets a task sent to one destination. The LRU evicts the
  * least recently bumped rows when full. */
-__noinline int count_traffic(struct __sk_buff *skb, __u64 cgid, const struct dest *d) {
+__noinline int count_traffic(struct __sk_buff *skb, __u64 cgid, const struct dest *d, __u32 dir) {
         struct egress_traffic_key k;
         struct egress_traffic_value *v, init;
         __u32 segs;
@@ -509,6 +520,7 @@ __noinline int count_traffic(struct __sk_buff *skb, __u64 cgid, const struct des
         __builtin_memcpy(k.addr, d->addr, 16);
         k.port = d->port;
         k.proto = d->proto;
+        k.dir = dir ? EGRESS_DIR_RECEIVED : EGRESS_DIR_SENT;
         segs = SKB(skb)->gso_segs;
         if (segs == 0)
                 segs = 1;
@@ -566,7 +578,7 @@ __noinline int judge_skb(struct __sk_buff *skb, const struct dest *d, __u32 flag
                 }
                 if (pass) {
                         if (flags & SKB_PARSED)
-                                count_traffic(skb, cgid, d);
+                                count_traffic(skb, cgid, d, EGRESS_DIR_SENT);
                         return 1;
                 }
                 __sync_fetch_and_add(&t->denied, 1);
@@ -581,7 +593,7 @@ int egress_skb(struct __sk_buff *skb) {
         const struct sock_ctx *sk;
         __u32 flags = 0;
 
-        if (parse_packet(skb, &d))
+        if (parse_packet(skb, &d, 0))
                 flags |= SKB_PARSED;
         else
                 d.protobit = 0; /* unreadable: nothing can match, judged below */
@@ -593,4 +605,21 @@ int egress_skb(struct __sk_buff *skb) {
                         flags |= SKB_JUDGED_BY_HOOKS;
         }
         return judge_skb(skb, &d, flags) & 1;
+}
+
+/* What a tracked task received, per remote end: counted, never judged (the
+ * wall is on the way out; a reply to an allowed flow arrives here). The
+ * socket's cgroup, as on egress: ingress runs when the packet reaches the
+ * socket. */
+SEC("cgroup_skb/ingress")
+int egress_skb_in(struct __sk_buff *skb) {
+        struct dest d = {};
+        __u64 cgid;
+
+        if (!parse_packet(skb, &d, 1) || is_loopback(&d))
+                return 1;
+        cgid = bpf_skb_cgroup_id(skb);
+        if (tracked(task_of(cgid)))
+                count_traffic(skb, cgid, &d, EGRESS_DIR_RECEIVED);
+        return 1;
 }

@@ -97,11 +97,14 @@ struct egress_event {
  * as seen by the skb hook. The padding is zeroed: the hash compares bytes. */
 struct egress_traffic_key {
         __u64 cgroup_id;
-        __u8 addr[16];    /* IPv6, or IPv4 v4-mapped */
-        __u16 port;       /* host order; 0 when the protocol has none */
+        __u8 addr[16];    /* IPv6, or IPv4 v4-mapped: the remote end */
+        __u16 port;       /* host order, the remote port; 0 when the protocol has none */
         __u8 proto;       /* IPPROTO_* */
-        __u8 _pad[5];
+        __u8 dir;         /* EGRESS_DIR_*: what the task sent, or received from there */
+        __u8 _pad[4];
 };
+
+enum { EGRESS_DIR_SENT = 0, EGRESS_DIR_RECEIVED = 1 };
 
 struct egress_traffic_value {
         __u64 bytes;      /* skb->len: IP header on, link layer off */

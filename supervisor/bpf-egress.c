@@ -15,7 +15,7 @@
  *                                PIN_LAYOUT, the loader's side of the
  *                                contract), so an older build's programs or
  *                                maps are never reused
- *       connect4 connect6 sendmsg4 sendmsg6 skb    the programs
+ *       connect4 connect6 sendmsg4 sendmsg6 skb skb_in    the programs
  *       tasks rules traffic rings bss              the maps they use
  *
  * The base directory must be on bpffs (statfs), owned by us and writable by
@@ -73,7 +73,7 @@
  * objects changes without the BPF object changing (names, key meanings). */
 #define PIN_LAYOUT "stockade-egress-pins-1"
 
-enum { PROG_CONNECT4, PROG_CONNECT6, PROG_SENDMSG4, PROG_SENDMSG6, PROG_SKB, _PROG_MAX };
+enum { PROG_CONNECT4, PROG_CONNECT6, PROG_SENDMSG4, PROG_SENDMSG6, PROG_SKB, PROG_SKB_IN, _PROG_MAX };
 enum { MAP_TASKS, MAP_RULES, MAP_TRAFFIC, MAP_RINGS, MAP_BSS, _MAP_MAX };
 
 static const struct {
@@ -85,6 +85,7 @@ static const struct {
         [PROG_SENDMSG4] = { "sendmsg4", BPF_CGROUP_UDP4_SENDMSG },
         [PROG_SENDMSG6] = { "sendmsg6", BPF_CGROUP_UDP6_SENDMSG },
         [PROG_SKB] = { "skb", BPF_CGROUP_INET_EGRESS },
+        [PROG_SKB_IN] = { "skb_in", BPF_CGROUP_INET_INGRESS },
 };
 
 static const char *const map_pins[_MAP_MAX] = {
@@ -99,6 +100,7 @@ static const BpfCacheProg cache_progs[_PROG_MAX] = {
         [PROG_SENDMSG4] = { "sendmsg4", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
         [PROG_SENDMSG6] = { "sendmsg6", BPF_PROG_TYPE_CGROUP_SOCK_ADDR },
         [PROG_SKB] = { "skb", BPF_PROG_TYPE_CGROUP_SKB, .all_maps = true },
+        [PROG_SKB_IN] = { "skb_in", BPF_PROG_TYPE_CGROUP_SKB },
 };
 
 /* A rule as the trie sees it: IPv4 v4-mapped, prefix out of 128. */
@@ -187,7 +189,7 @@ static int load_programs(int *progs, int *maps) {
         const struct bpf_program *p[_PROG_MAX] = {
                 [PROG_CONNECT4] = skel->progs.egress_connect4, [PROG_CONNECT6] = skel->progs.egress_connect6,
                 [PROG_SENDMSG4] = skel->progs.egress_sendmsg4, [PROG_SENDMSG6] = skel->progs.egress_sendmsg6,
-                [PROG_SKB] = skel->progs.egress_skb,
+                [PROG_SKB] = skel->progs.egress_skb, [PROG_SKB_IN] = skel->progs.egress_skb_in,
         };
         const struct bpf_map *m[_MAP_MAX] = {
                 [MAP_TASKS] = skel->maps.egress_tasks, [MAP_RULES] = skel->maps.egress_rules,
@@ -587,6 +589,7 @@ int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, siz
                 EgressTraffic *x = &rows[i];
 
                 *x = (EgressTraffic) { .proto = keys[i].proto, .port = keys[i].port,
+                                       .received = keys[i].dir == EGRESS_DIR_RECEIVED,
                                        .bytes = vals[i].bytes, .packets = vals[i].packets };
                 if (memcmp(keys[i].addr, v4_mapped_prefix, 12) == 0) {
                         x->family = AF_INET;

@@ -52,6 +52,7 @@ typedef struct EgressTraffic {
         uint8_t proto;    /* IPPROTO_* */
         uint16_t port;    /* host order; 0 when the protocol has none (and for later fragments) */
         uint8_t addr[16]; /* IPv4 (mapped included) in the first 4 bytes */
+        bool received;    /* from there to the task (cgroup_skb/ingress); else sent */
         uint64_t bytes;   /* IP header on, link layer off */
         uint64_t packets; /* a GSO packet counts as the segments it becomes */
 } EgressTraffic;

@@ -71,6 +71,8 @@ json_object *net_summary_to_json(const NetSummary *s) {
                 add(e, "denied", json_object_new_int64((int64_t) d->denied));
                 add(e, "bytes_sent", json_object_new_int64((int64_t) d->bytes_sent));
                 add(e, "packets_sent", json_object_new_int64((int64_t) d->packets_sent));
+                add(e, "bytes_received", json_object_new_int64((int64_t) d->bytes_received));
+                add(e, "packets_received", json_object_new_int64((int64_t) d->packets_received));
                 (void) json_object_array_add(dests, e);
         }
         add(o, "destinations", dests);

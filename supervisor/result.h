@@ -70,6 +70,7 @@ typedef struct NetDestCount {
         uint8_t proto;
         uint64_t allowed, denied; /* denied includes audit mode's would-be denials */
         uint64_t bytes_sent, packets_sent; /* what the packet wall let out (IP headers included) */
+        uint64_t bytes_received, packets_received; /* what reached the task's sockets from there */
 } NetDestCount;
 
 typedef struct NetSummary {

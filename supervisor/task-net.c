@@ -308,7 +308,7 @@ void task_net_done(TaskNet *t) {
                         t->summary->denied = c.denied;
                         t->summary->lost = c.lost;
                 }
-                /* Bytes that left, per destination, from the packet wall. */
+                /* Bytes that left and came back, per destination, from the skb programs. */
                 if (egress_task_traffic(sn->egress, t->egress, &rows, &n) >= 0)
                         for (size_t i = 0; i < n; i++) {
                                 NetDestCount *d = summary_dest(t->summary, rows[i].family, rows[i].addr, rows[i].port,
@@ -317,8 +317,13 @@ void task_net_done(TaskNet *t) {
                                         t->summary->dest_overflow++;
                                         continue;
                                 }
-                                d->bytes_sent += rows[i].bytes;
-                                d->packets_sent += rows[i].packets;
+                                if (rows[i].received) {
+                                        d->bytes_received += rows[i].bytes;
+                                        d->packets_received += rows[i].packets;
+                                } else {
+                                        d->bytes_sent += rows[i].bytes;
+                                        d->packets_sent += rows[i].packets;
+                                }
                         }
         }
         for (TaskNet **p = &sn->tasks; *p; p = &(*p)->next)

@@ -311,8 +311,12 @@ static const struct egress_event *find_event(const Events *evs, uint64_t cgid, u
 
 static const enum bpf_attach_type attach_types[] = {
         BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_UDP4_SENDMSG,
-        BPF_CGROUP_UDP6_SENDMSG,  BPF_CGROUP_INET_EGRESS,
+        BPF_CGROUP_UDP6_SENDMSG,  BPF_CGROUP_INET_EGRESS,  BPF_CGROUP_INET_INGRESS,
 };
+
+/* The programs linked to each task's cgroup: connect4/6, sendmsg4/6, the
+ * packet wall and the ingress counter. */
+#define N_PROGS 6
 
 static unsigned attached_progs(int cgroup_fd) {
         unsigned total = 0;
@@ -361,9 +365,9 @@ static unsigned map_entries_of(uint64_t cgid) {
         return found;
 }
 
-/* The task's traffic row for addr:port/proto, or NULL. */
-static const EgressTraffic *find_traffic(const EgressTraffic *rows, size_t n, const char *addr, uint16_t port,
-                                         uint8_t proto) {
+/* The task's traffic row for addr:port/proto in one direction, or NULL. */
+static const EgressTraffic *find_traffic_dir(const EgressTraffic *rows, size_t n, const char *addr, uint16_t port,
+                                             uint8_t proto, bool received) {
         struct sockaddr_storage ss;
         const uint8_t *a;
 
@@ -372,9 +376,21 @@ static const EgressTraffic *find_traffic(const EgressTraffic *rows, size_t n, co
                                     : (const uint8_t *) &((struct sockaddr_in6 *) &ss)->sin6_addr;
         for (size_t i = 0; i < n; i++)
                 if (rows[i].family == ss.ss_family && rows[i].port == port && rows[i].proto == proto &&
-                    memcmp(rows[i].addr, a, ss.ss_family == AF_INET ? 4 : 16) == 0)
+                    rows[i].received == received && memcmp(rows[i].addr, a, ss.ss_family == AF_INET ? 4 : 16) == 0)
                         return &rows[i];
         return NULL;
+}
+
+static const EgressTraffic *find_traffic(const EgressTraffic *rows, size_t n, const char *addr, uint16_t port,
+                                         uint8_t proto) {
+        return find_traffic_dir(rows, n, addr, port, proto, false);
+}
+
+static size_t count_sent(const EgressTraffic *rows, size_t n) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+                k += !rows[i].received;
+        return k;
 }
 
 static uint64_t boottime_ns(void) {
@@ -410,7 +426,7 @@ START_TEST(test_tcp_udp_v4_v6_mapped) {
         cg = make_cgroup(&id);
         ck_assert_int_eq(egress_open(&e), 0);
         ck_assert_int_eq(egress_task_add(e, cg, id, rules, ELEMENTSOF(rules), false, &t), 0);
-        ck_assert_uint_eq(attached_progs(cg), 5);
+        ck_assert_uint_eq(attached_progs(cg), N_PROGS);
 
         ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 80), 0);
         ck_assert_int_eq(probe_in(cg, TCP_ECHO, "100.127.0.1", 443), EPERM);
@@ -479,7 +495,7 @@ START_TEST(test_tcp_udp_v4_v6_mapped) {
          * denied, no loopback. Two one-byte datagrams (one from an IPv6
          * socket, v4-mapped) to 100.127.0.1:53: 2 x (20 + 8 + 1). */
         ck_assert_int_eq(egress_task_traffic(e, t, &rows, &n_rows), 0);
-        ck_assert_uint_eq(n_rows, 4);
+        ck_assert_uint_eq(count_sent(rows, n_rows), 4);
         row = find_traffic(rows, n_rows, "100.127.0.1", 53, IPPROTO_UDP);
         ck_assert_ptr_nonnull(row);
         ck_assert_uint_eq(row->packets, 2);
@@ -490,6 +506,12 @@ START_TEST(test_tcp_udp_v4_v6_mapped) {
         ck_assert_uint_ge(row->bytes, 6 * 40);
         ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "fd00:5ec::1", 443, IPPROTO_TCP));
         ck_assert_ptr_nonnull(find_traffic(rows, n_rows, "fd00:5ec::2", 8080, IPPROTO_TCP));
+        /* And what came back, keyed by the remote end: the SYN-ACK and
+         * ACKs of the two connections to :80 (cgroup_skb/ingress). */
+        row = find_traffic_dir(rows, n_rows, "100.127.0.1", 80, IPPROTO_TCP, true);
+        ck_assert_ptr_nonnull(row);
+        ck_assert_uint_ge(row->packets, 2);
+        ck_assert_uint_ge(row->bytes, 2 * 40);
         free(rows);
 
         t = egress_task_remove(e, t);
@@ -575,7 +597,7 @@ START_TEST(test_two_tasks_and_untracked) {
         ck_assert_int_eq(egress_task_add(e, cga, ida, ra, 1, false, &a), 0);
         ck_assert_int_eq(egress_task_add(e, cgb, idb, rb, 1, false, &b), 0);
         ck_assert_int_eq(egress_task_add(e, cga, ida, rb, 1, false, &u), -EEXIST);
-        ck_assert_uint_eq(attached_progs(cga), 5);
+        ck_assert_uint_eq(attached_progs(cga), N_PROGS);
 
         ck_assert_int_eq(probe_in(cga, TCP_ECHO, "100.127.0.1", 80), 0);
         ck_assert_int_eq(probe_in(cga, TCP_ECHO, "100.127.0.1", 443), EPERM);
@@ -860,7 +882,7 @@ START_TEST(test_cache_pin_and_reuse) {
 
         ck_assert_int_eq(egress_open(&e1), 0);
         ck_assert(!egress_cached(e1));
-        ck_assert_int_eq(pinned_objects(), 10); /* 5 programs, 5 maps */
+        ck_assert_int_eq(pinned_objects(), N_PROGS + 5); /* the programs and 5 maps */
 
         ck_assert_int_eq(egress_open(&e2), 0);
         ck_assert(egress_cached(e2));
@@ -898,7 +920,7 @@ START_TEST(test_cache_pin_and_reuse) {
         e1 = egress_close(e1);
         ck_assert_uint_eq(map_entries_of(id1), 0);
         ck_assert_uint_eq(attached_progs(cg1), 0);
-        ck_assert_int_eq(pinned_objects(), 10); /* the cache outlives its supervisors */
+        ck_assert_int_eq(pinned_objects(), N_PROGS + 5); /* the cache outlives its supervisors */
         (void) close(cg1);
         (void) close(cg2);
 }
@@ -1033,7 +1055,7 @@ START_TEST(test_cache_drop) {
         setup_network();
         cg = make_cgroup(&id);
         ck_assert_int_eq(egress_open(&e1), 0);
-        ck_assert_int_eq(pinned_objects(), 10);
+        ck_assert_int_eq(pinned_objects(), N_PROGS + 5);
         ck_assert_int_eq(egress_cache_drop(), 0);
         ck_assert_int_eq(stat(bpf_dir, &st), -1);
         ck_assert_int_eq(errno, ENOENT);
@@ -1045,7 +1067,7 @@ START_TEST(test_cache_drop) {
 
         ck_assert_int_eq(egress_open(&e2), 0);
         ck_assert(!egress_cached(e2));
-        ck_assert_int_eq(pinned_objects(), 10);
+        ck_assert_int_eq(pinned_objects(), N_PROGS + 5);
         e2 = egress_close(e2);
         e1 = egress_close(e1);
         ck_assert_uint_eq(map_entries_of(id), 0);

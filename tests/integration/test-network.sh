@@ -219,6 +219,8 @@ is "$(jqget "$J" '[.net.destinations[] | select(.port == 8081 and .address == "'
         "the summary counts denials per destination"
 num_ge "$(jqget "$J" '[.net.destinations[] | select(.port == 8080 and .address == "'$SRV'")][0].bytes_sent')" 100 \
         "the summary counts the bytes that left for an allowed destination"
+num_ge "$(jqget "$J" '[.net.destinations[] | select(.port == 8080 and .address == "'$SRV'")][0].bytes_received')" 100 \
+        "the summary counts the bytes that came back from it"
 # The task's resolver asks each nameserver (gateway4, gateway6) in turn.
 num_ge "$(jqget "$J" '.net.dns.refused')" 2 "the summary counts refused names"
 

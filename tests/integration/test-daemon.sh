@@ -51,7 +51,7 @@ tenants:
   - name: rated
     uids: [5]
     profiles: [default]
-    max_concurrent: 8
+    max_concurrent: 100 # only the rate may refuse, however slow the tasks
     rate_per_minute: 10
   - name: burner
     uids: [4]

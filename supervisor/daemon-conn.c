@@ -438,7 +438,9 @@ static void client_gone(Conn *c, const char *what) {
         }
 }
 
-void conn_on_readable(Conn *c, unsigned events) {
+/* Returns true while c is alive and still waiting for (the rest of) its
+ * request. */
+static bool conn_read(Conn *c, unsigned events) {
         for (;;) {
                 json_object *msg = NULL;
                 int fds[PROTO_MAX_FDS];
@@ -452,7 +454,7 @@ void conn_on_readable(Conn *c, unsigned events) {
                 if (r == -ECONNRESET || r == -EPIPE) {
                         client_gone(c, mid ? "the client sent half a request and disconnected"
                                            : "the client disconnected before sending a request");
-                        return;
+                        return false;
                 }
                 if (r < 0) {
                         if (c->state == CONN_READING) {
@@ -462,22 +464,29 @@ void conn_on_readable(Conn *c, unsigned events) {
                                 conn_free(c);
                         } else
                                 client_gone(c, err);
-                        return;
+                        return false;
                 }
                 if (c->state == CONN_READING) {
                         on_request(c, msg, fds, n_fds);
                         json_object_put(msg);
-                        return; /* c may be gone */
+                        return false; /* c may be gone */
                 }
                 for (size_t i = 0; i < n_fds; i++)
                         (void) close(fds[i]);
                 freed = on_client_message(c, msg);
                 json_object_put(msg);
                 if (freed)
-                        return;
+                        return false;
         }
-        if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        if (events & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
                 client_gone(c, "the client disconnected");
+                return false;
+        }
+        return c->state == CONN_READING;
+}
+
+void conn_on_readable(Conn *c, unsigned events) {
+        (void) conn_read(c, events);
 }
 
 /* Frames from the worker: started, result, error; forwarded as they are. */
@@ -558,6 +567,10 @@ void conn_check_deadlines(Daemon *d, double now) {
                 if (c->deadline_ms <= 0 || now < c->deadline_ms)
                         continue;
                 if (c->state == CONN_READING) {
+                        /* What the client sent in time but a busy loop has
+                         * not read yet is not the client's fault: read it. */
+                        if (!conn_read(c, 0))
+                                continue;
                         refuse(c, _ADM_STEP_MAX, "protocol", "bad request: not complete within the request timeout");
                         conn_free(c);
                 } else if (c->state == CONN_QUEUED) {

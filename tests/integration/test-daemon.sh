@@ -31,7 +31,7 @@ socket: $SOCK
 socket_group: nogroup
 journal: $DJ
 grace: 3s
-request_timeout: 2s
+request_timeout: 3s
 tenants:
   - name: agents
     uids: [65534]
@@ -205,7 +205,7 @@ elif m == "noreq":
     s.sendall(struct.pack(">I", 2) + b"{}")
 elif m == "stall":
     s.sendall(struct.pack(">I", 400))
-    time.sleep(3)
+    time.sleep(4.5)
 s.settimeout(5)
 try:
     hdr = s.recv(4)
@@ -230,13 +230,17 @@ is "$RC" 0 "after the bad clients the daemon still serves"
 burst_start=$(date +%s%N)
 for i in $(seq "$BURST"); do
         setpriv --reuid=65534 --regid=65534 --clear-groups "$STOCKADE" run --connect "$SOCK" \
-                --request-id "burst-$i" -- /bin/true >/dev/null 2>&1 </dev/null &
+                --request-id "burst-$i" -- /bin/true >/dev/null 2>"$C/burst-$i.err" </dev/null &
         bp[i]=$!
 done
-fails=0
+fails=0 first_fail=""
 for i in $(seq "$BURST"); do
-        wait "${bp[i]}" || fails=$((fails + 1))
+        if ! wait "${bp[i]}"; then
+                fails=$((fails + 1))
+                first_fail=${first_fail:-$i}
+        fi
 done
+[[ -n $first_fail ]] && diag_file "$C/burst-$first_fail.err" && diag_file "$T/daemon.log" 40
 burst_ms=$((($(date +%s%N) - burst_start) / 1000000))
 is "$fails" 0 "burst: all $BURST requests answered and run (${burst_ms} ms)"
 maxc=$("$STOCKADE" journal show --json --journal "$DJ" |

@@ -98,6 +98,23 @@ dsbx() {
         RC=$?
 }
 
+# burst_outcomes UID PREFIX -- CMD...: 30 callers at once, request ids
+# PREFIX-1..30; sets n0 (ran), n124 (refused) and nother (anything else)
+burst_outcomes() {
+        local uid=$1 prefix=$2 i
+        local -a pids=()
+        shift 3
+        for i in $(seq 30); do
+                as_user "$uid" "$STOCKADE" run --connect "$SOCK" --request-id "$prefix-$i" -- "$@" >/dev/null 2>&1 </dev/null &
+                pids[i]=$!
+        done
+        n0=0 n124=0 nother=0
+        for i in $(seq 30); do
+                wait "${pids[i]}"
+                case $? in 0) n0=$((n0 + 1)) ;; 124) n124=$((n124 + 1)) ;; *) nother=$((nother + 1)) ;; esac
+        done
+}
+
 records() { # records REQUEST_ID: the types of its records, in order
         "$STOCKADE" journal show --json --request-id "$1" --journal "$DJ" 2>/dev/null | jq -r .type | tr '\n' ' '
 }
@@ -278,30 +295,14 @@ wait "${hold[@]}"
 
 # ---- a burst of 30 at a tenant with one slot and no queue: each caller
 # gets a run or a refusal, and every decision is on record
-for i in $(seq 30); do
-        as_user 2 "$STOCKADE" run --connect "$SOCK" --request-id "tb-$i" -- /bin/sleep 0.2 >/dev/null 2>&1 </dev/null &
-        bp[i]=$!
-done
-n0=0 n124=0 nother=0
-for i in $(seq 30); do
-        wait "${bp[i]}"
-        case $? in 0) n0=$((n0 + 1)) ;; 124) n124=$((n124 + 1)) ;; *) nother=$((nother + 1)) ;; esac
-done
+burst_outcomes 2 tb -- /bin/sleep 0.2
 is "$nother" 0 "burst at a full tenant: every caller ran (0) or was refused (124) ($n0 ran, $n124 refused)"
 num_ge "$n124" 1 "burst at a full tenant: the quota refused some"
 ndec=$("$STOCKADE" journal show --json --journal "$DJ" | jq -r 'select(.type=="admission" and ((.request_id // "") | startswith("tb-"))) | .request_id' | sort -u | wc -l)
 is "$ndec" 30 "burst at a full tenant: 30 admission decisions on record"
 
 # ---- a burst of 30 at a tenant allowed 10 a minute: exactly 10 run
-for i in $(seq 30); do
-        as_user 5 "$STOCKADE" run --connect "$SOCK" --request-id "rt-$i" -- /bin/true >/dev/null 2>&1 </dev/null &
-        bp[i]=$!
-done
-n0=0 n124=0 nother=0
-for i in $(seq 30); do
-        wait "${bp[i]}"
-        case $? in 0) n0=$((n0 + 1)) ;; 124) n124=$((n124 + 1)) ;; *) nother=$((nother + 1)) ;; esac
-done
+burst_outcomes 5 rt -- /bin/true
 is "$n0/$n124/$nother" "10/20/0" "rate quota under a burst of 30: 10 ran, 20 refused, none lost"
 is "$("$STOCKADE" journal show --json --journal "$DJ" | jq -r 'select(.type=="admission" and .decision=="deny" and ((.request_id // "") | startswith("rt-"))) | .reason' | grep -c 'rate quota')" \
         20 "rate quota: the 20 refusals on record name the rate"

@@ -163,6 +163,13 @@ int run_client(RunOptions *opts, const char *socket_path) {
                 log_error("%s", err);
                 return EXIT_WRAPPER_FAILED;
         }
+        /* A caller may have closed its stdio; the daemon needs three fds.
+         * Before anything else opens one, so none takes 0, 1 or 2. */
+        for (int i = 0; i < 3; i++)
+                if (fcntl(i, F_GETFD) < 0 && open("/dev/null", O_RDWR) != i) {
+                        log_error("cannot open /dev/null");
+                        return EXIT_WRAPPER_FAILED;
+                }
         meta.cwd = getcwd(cwd, sizeof cwd) ? cwd : NULL;
         r = run_request_encode(opts, &meta, &msg, &bind_fds, &n_bind, err, sizeof err);
         if (r < 0) {
@@ -173,12 +180,6 @@ int run_client(RunOptions *opts, const char *socket_path) {
                 log_error("too many --bind options for stockaded (at most %d)", PROTO_MAX_FDS - 3);
                 goto out;
         }
-        /* A caller may have closed its stdio; the daemon needs three fds. */
-        for (int i = 0; i < 3; i++)
-                if (fcntl(i, F_GETFD) < 0 && open("/dev/null", O_RDWR) != i) {
-                        log_error("cannot open /dev/null");
-                        goto out;
-                }
 
         /* Blocked before connecting: a ^C from now on reaches the task. */
         sigemptyset(&set);

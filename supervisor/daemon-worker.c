@@ -204,6 +204,10 @@ _noreturn_ static void worker_run(Daemon *d, int ctl, json_object *task, int *fd
         /* The daemon's configuration, not the client, decides these. */
         free(opts.journal);
         opts.journal = strdup(cfg->journal_dir);
+        if (!opts.journal) { /* NULL would mean $STOCKADE_JOURNAL or the default: never that */
+                send_error(ctl, EXIT_WRAPPER_FAILED, "the worker is out of memory");
+                _exit(EXIT_WRAPPER_FAILED);
+        }
         opts.journal_fsync = cfg->journal_fsync;
         opts.no_journal = false;
         free(opts.secret_store);

@@ -127,7 +127,7 @@ like "$(stat -c '%a %U %G' "$SOCK")" '^660 root nogroup$' "socket is 0660 root:n
 dsbx hello 65534 --request-id d-hello -- /probe exit 3
 is "$RC" 3 "daemon: exit status mirrors the task (3)" || diag_file "$ERR"
 is "$(jqget "$J" .exit.cause)" exit_nonzero "daemon: result JSON written by the client"
-is "$(jqget "$J" .walls.identity.uid // .walls.uid)" "$(jqget "$J" .walls.identity.uid // .walls.uid)" "daemon: result has walls"
+is "$(jqget "$J" '"\(.walls.uid) \(.walls.seccomp)"')" "200000 enforce" "daemon: the result's walls name the tenant's uid and the seccomp wall"
 is "$(records d-hello)" "admission start exit " "daemon: admission, start and exit records of the request"
 is "$("$STOCKADE" journal show --json --request-id d-hello --journal "$DJ" | jq -r 'select(.type=="admission") | "\(.decision) \(.tenant) \(.via) \(.steps|length) \(.caller.uid)"')" \
         "allow agents stockaded 6 65534" "daemon: the admission record names tenant, caller and six steps"

@@ -82,8 +82,10 @@ static const char *const map_pins[_MAP_MAX] = {
 };
 
 struct ShapeTask {
+        struct shape_task *v; /* the entry to add, until shape_task_start() */
         uint64_t cgroup_id;
-        ShapeTask *next; /* in Shape.tasks */
+        bool started;
+        ShapeTask *next; /* in Shape.tasks, once started */
 };
 
 struct Shape {
@@ -97,8 +99,10 @@ struct Shape {
         int owner_fd;  /* the owner map: its id is our owner id */
         uint64_t owner;
         int ring; /* our own ring buffer map */
+        size_t ring_bytes;
         struct ring_buffer *rb;
-        int links[_PROG_MAX]; /* all set while n_tasks > 0, else all -EBADF */
+        int links[_PROG_MAX]; /* all set while n_tasks > 0 or held, else all -EBADF */
+        bool held;            /* shape_hold_links(): linked until shape_close() */
         ShapeTask *tasks;
         unsigned n_tasks, max_tasks;
         ShapeEventFn cb; /* set for the duration of shape_consume() */
@@ -346,6 +350,23 @@ static int map_id(int fd, uint64_t *ret) {
         return 0;
 }
 
+/* Our own ring, of any size: the kernel checks the inner map's type,
+ * key/value sizes and flags only. */
+static int ring_new(Shape *s) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ring_buffer *rb;
+
+        fd = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, (uint32_t) s->ring_bytes, "shape_ring");
+        if (fd < 0)
+                return log_error_errno(fd, "bpf-shape: cannot create the ring buffer: %m");
+        rb = ring_buffer__new(fd, on_event, s, NULL);
+        if (!rb)
+                return log_error_errno(negative_errno(), "bpf-shape: cannot map the ring buffer: %m");
+        s->rb = rb;
+        s->ring = TAKE_FD(fd);
+        return 0;
+}
+
 /* ---- open/close -------------------------------------------------------- */
 
 int shape_open(const ShapeOptions *o, Shape **ret) {
@@ -393,18 +414,10 @@ int shape_open(const ShapeOptions *o, Shape **ret) {
                 log_error_errno(r, "bpf-shape: cannot create the owner map: %m");
                 goto fail;
         }
-        /* Our own ring, of any size: the kernel checks the inner map's type,
-         * key/value sizes and flags only. */
-        s->ring = map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, (uint32_t) ring, "shape_ring");
-        if (s->ring < 0) {
-                r = log_error_errno(s->ring, "bpf-shape: cannot create the ring buffer: %m");
+        s->ring_bytes = ring;
+        r = ring_new(s);
+        if (r < 0)
                 goto fail;
-        }
-        s->rb = ring_buffer__new(s->ring, on_event, s, NULL);
-        if (!s->rb) {
-                r = log_error_errno(negative_errno(), "bpf-shape: cannot map the ring buffer: %m");
-                goto fail;
-        }
         log_debug("bpf-shape: programs %s", s->cached ? "reused from the pinned cache" : "loaded");
         *ret = TAKE_PTR(s);
         return 0;
@@ -456,17 +469,20 @@ static int link_all(Shape *s) {
 }
 
 static void task_free(Shape *s, ShapeTask *t) {
-        /* Links first (when last), then the ring, the entry last: it is the
-         * task's ownership record (see sweep_stale). */
-        if (--s->n_tasks == 0)
-                unlink_all(s);
-        (void) bpf_map_delete_elem(s->maps[MAP_RINGS], &t->cgroup_id);
-        (void) bpf_map_delete_elem(s->maps[MAP_TASKS], &t->cgroup_id);
-        for (ShapeTask **p = &s->tasks; *p; p = &(*p)->next)
-                if (*p == t) {
-                        *p = t->next;
-                        break;
-                }
+        if (t->started) {
+                /* Links first (when last), then the ring, the entry last: it
+                 * is the task's ownership record (see sweep_stale). */
+                if (--s->n_tasks == 0 && !s->held)
+                        unlink_all(s);
+                (void) bpf_map_delete_elem(s->maps[MAP_RINGS], &t->cgroup_id);
+                (void) bpf_map_delete_elem(s->maps[MAP_TASKS], &t->cgroup_id);
+                for (ShapeTask **p = &s->tasks; *p; p = &(*p)->next)
+                        if (*p == t) {
+                                *p = t->next;
+                                break;
+                        }
+        }
+        free(t->v);
         free(t);
 }
 
@@ -520,6 +536,18 @@ static bool owner_gone(uint64_t owner) {
         return !streq(info.name, OWNER_MAP_NAME);
 }
 
+/* The keys of the task map, at most SHAPE_TASKS_MAX: all of them first,
+ * then the caller deletes (get_next_key after a deleted key would start
+ * over). */
+static size_t task_keys(Shape *s, uint64_t *ids) {
+        size_t n = 0;
+
+        while (n < SHAPE_TASKS_MAX &&
+               bpf_map_get_next_key(s->maps[MAP_TASKS], n == 0 ? NULL : &ids[n - 1], &ids[n]) == 0)
+                n++;
+        return n;
+}
+
 /* Deletes the entries of tasks whose supervisor is gone, from the shared
  * maps (nothing to do when they are private): their rings, then the task
  * entries. Bounded by the map size. */
@@ -534,11 +562,7 @@ static void sweep_stale(Shape *s) {
         v = malloc(sizeof *v);
         if (!ids || !v)
                 return;
-        /* Keys first, then deletes (get_next_key after a deleted key would
-         * start over). */
-        while (n < SHAPE_TASKS_MAX &&
-               bpf_map_get_next_key(s->maps[MAP_TASKS], n == 0 ? NULL : &ids[n - 1], &ids[n]) == 0)
-                n++;
+        n = task_keys(s, ids);
         for (size_t i = 0; i < n; i++) {
                 if (bpf_map_lookup_elem(s->maps[MAP_TASKS], &ids[i], v) < 0 || v->owner == s->owner ||
                     !owner_gone(v->owner))
@@ -574,7 +598,7 @@ static int watch_compile(const char *pattern, struct shape_watch *ret) {
         return 0;
 }
 
-int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, ShapeTask **ret) {
+int shape_task_new(Shape *s, const ShapeTaskOptions *o, ShapeTask **ret) {
         _cleanup_free_ struct shape_task *v = NULL;
         _cleanup_free_ ShapeTask *t = NULL;
         size_t n_watch = o ? o->n_watch : 0;
@@ -583,8 +607,6 @@ int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, Shap
         if (n_watch > SHAPE_MAX_WATCH)
                 return log_error_errno(-E2BIG, "bpf-shape: %zu watch patterns, at most %d", n_watch,
                                        SHAPE_MAX_WATCH);
-        if (s->n_tasks >= s->max_tasks)
-                return log_error_errno(-ENOSPC, "bpf-shape: %u tasks observed already", s->n_tasks);
 
         /* Zeroed: every counter starts at 0. */
         v = calloc(1, sizeof *v);
@@ -604,11 +626,23 @@ int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, Shap
                 s->swept = true;
                 sweep_stale(s);
         }
+        t->v = TAKE_PTR(v);
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int shape_task_start(Shape *s, ShapeTask *t, uint64_t cgroup_id) {
+        int r;
+
+        if (t->started)
+                return -EALREADY;
+        if (s->n_tasks >= s->max_tasks)
+                return log_error_errno(-ENOSPC, "bpf-shape: %u tasks observed already", s->n_tasks);
 
         /* Entry (the ownership record) first, ring second, links last: the
          * task's first events are neither lost to a lookup that misses nor
          * filed nowhere. */
-        r = bpf_map_update_elem(s->maps[MAP_TASKS], &cgroup_id, v, BPF_NOEXIST);
+        r = bpf_map_update_elem(s->maps[MAP_TASKS], &cgroup_id, t->v, BPF_NOEXIST);
         if (r == -EEXIST)
                 return log_error_errno(r, "bpf-shape: cgroup %" PRIu64 " already has a task", cgroup_id);
         if (r < 0)
@@ -618,21 +652,125 @@ int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, Shap
                 log_error_errno(r, "bpf-shape: cannot file the ring of cgroup %" PRIu64 ": %m", cgroup_id);
                 goto fail;
         }
-        if (s->n_tasks == 0) {
+        if (s->n_tasks == 0 && !s->held) {
                 r = link_all(s);
                 if (r < 0)
                         goto fail;
         }
         s->n_tasks++;
+        free(t->v);
+        t->v = NULL;
         t->cgroup_id = cgroup_id;
+        t->started = true;
         t->next = s->tasks;
         s->tasks = t;
-        *ret = TAKE_PTR(t);
         return 0;
 fail:
         (void) bpf_map_delete_elem(s->maps[MAP_RINGS], &cgroup_id);
         (void) bpf_map_delete_elem(s->maps[MAP_TASKS], &cgroup_id);
         return r;
+}
+
+int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, ShapeTask **ret) {
+        ShapeTask *t = NULL;
+        int r;
+
+        r = shape_task_new(s, o, &t);
+        if (r < 0)
+                return r;
+        r = shape_task_start(s, t, cgroup_id);
+        if (r < 0) {
+                task_free(s, t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+int shape_hold_links(Shape *s) {
+        int r;
+
+        /* Once here, not in every forked child's first task. */
+        if (!s->swept) {
+                s->swept = true;
+                sweep_stale(s);
+        }
+        if (!s->held && s->n_tasks == 0) {
+                r = link_all(s);
+                if (r < 0)
+                        return r;
+        }
+        s->held = true;
+        return 0;
+}
+
+int shape_own_ring(Shape *s) {
+        struct ring_buffer *old_rb = s->rb;
+        int old_ring = s->ring, r;
+
+        if (s->n_tasks > 0)
+                return -EBUSY;
+        r = ring_new(s);
+        if (r < 0)
+                return r;
+        /* The parent's: unmapped and closed here only. */
+        ring_buffer__free(old_rb);
+        (void) safe_close(old_ring);
+        return 0;
+}
+
+/* Whether the cgroup of id is gone: its kernfs node id no longer opens
+ * as a file handle on the cgroup2 mount of root_fd. Any other failure:
+ * not known to be gone. */
+static bool cgroup_gone(int root_fd, int handle_type, uint64_t id) {
+        union {
+                struct file_handle fh;
+                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+        } h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = handle_type };
+        int fd;
+
+        memcpy(h.fh.f_handle, &id, sizeof id);
+        fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+                (void) close(fd);
+                return false;
+        }
+        return errno == ESTALE || errno == ENOENT;
+}
+
+int shape_sweep_orphans(Shape *s, int cgroup2_root_fd) {
+        union {
+                struct file_handle fh;
+                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+        } root = { .fh.handle_bytes = sizeof(uint64_t) };
+        _cleanup_free_ uint64_t *ids = NULL;
+        _cleanup_free_ struct shape_task *v = NULL;
+        size_t n = 0;
+        int mnt_id, swept = 0;
+
+        /* The handle type cgroupfs uses, from the root itself. */
+        if (name_to_handle_at(cgroup2_root_fd, "", &root.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+                return -errno;
+        ids = calloc(SHAPE_TASKS_MAX, sizeof *ids);
+        v = malloc(sizeof *v);
+        if (!ids || !v)
+                return -ENOMEM;
+        n = task_keys(s, ids);
+        for (size_t i = 0; i < n; i++) {
+                bool ours = false;
+
+                if (bpf_map_lookup_elem(s->maps[MAP_TASKS], &ids[i], v) < 0 || v->owner != s->owner)
+                        continue;
+                for (ShapeTask *t = s->tasks; t && !ours; t = t->next)
+                        ours = t->cgroup_id == ids[i];
+                if (ours || !cgroup_gone(cgroup2_root_fd, root.fh.handle_type, ids[i]))
+                        continue;
+                log_debug("bpf-shape: sweeping the entries of cgroup %" PRIu64 ", which is gone", ids[i]);
+                (void) bpf_map_delete_elem(s->maps[MAP_RINGS], &ids[i]);
+                (void) bpf_map_delete_elem(s->maps[MAP_TASKS], &ids[i]);
+                swept++;
+        }
+        return swept;
 }
 
 static int errno_of_bucket(unsigned b) {

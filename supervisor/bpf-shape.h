@@ -18,8 +18,9 @@
  *
  * The programs are linked only while at least one task is added: the first
  * shape_task_add() links them, the last shape_task_remove() unlinks them,
- * so tasks with shape off cost nothing. A syscall of a process in no
- * tracked cgroup costs one map lookup per Shape with tasks.
+ * so tasks with shape off cost nothing -- unless a long-lived supervisor
+ * holds them (shape_hold_links()). A syscall of a process in no tracked
+ * cgroup costs one map lookup per linked Shape.
  *
  * What is not seen (stockade(1) has the long form):
  *  - anything before shape_task_add() for the cgroup id, and processes in
@@ -168,20 +169,52 @@ int shape_consume(Shape *s, ShapeEventFn cb, void *userdata);
  * list, the default budget); links the programs if it is the first task.
  * Does not take ownership of o or its strings. -EINVAL for a bad pattern,
  * -E2BIG for too many or too long ones, -EEXIST when the cgroup already has
- * a task, -ENOSPC beyond ShapeOptions.max_tasks. On error nothing is left. */
+ * a task, -ENOSPC beyond ShapeOptions.max_tasks. On error nothing is left.
+ * The same as shape_task_new() then shape_task_start(). */
 int shape_task_add(Shape *s, uint64_t cgroup_id, const ShapeTaskOptions *o, ShapeTask **ret);
+
+/* The half of shape_task_add() that needs no cgroup: checks and compiles
+ * o and allocates the task's entry, without telling the kernel (and
+ * sweeps stale entries, once per Shape). A supervisor does this before
+ * clone, where its page writes are cheap. Free with shape_task_remove(). */
+int shape_task_new(Shape *s, const ShapeTaskOptions *o, ShapeTask **ret);
+/* The other half: adds t's entry for cgroup_id, files the ring, links the
+ * programs if t is the first task and they are not held. On error t stays
+ * new (start it again or remove it). */
+int shape_task_start(Shape *s, ShapeTask *t, uint64_t cgroup_id);
+
+/* Links the programs now and keeps them linked, tasks or not, until
+ * shape_close(): for a long-lived supervisor (stockaded), so that its tasks
+ * pay neither the links (~0.5 ms each under load: every one patches the
+ * kernel's text) nor their removal. Every syscall on the host then pays
+ * the tracepoint (see bench-shape) while the links live. Forked children
+ * share them: their tasks are counted under the same owner id. */
+int shape_hold_links(Shape *s);
+
+/* In a child forked from the Shape's owner, before its first task:
+ * replaces the ring buffer shared with the parent by one of its own, so
+ * that each process receives the events of its own tasks only. -EBUSY
+ * with tasks added. */
+int shape_own_ring(Shape *s);
+
+/* Deletes the entries of this owner's tasks whose cgroup no longer exists
+ * and that s does not know (a forked child that died with its task).
+ * cgroup2_root_fd: a directory of the cgroup2 mount. Returns how many, or
+ * -errno. */
+int shape_sweep_orphans(Shape *s, int cgroup2_root_fd);
 
 /* A snapshot of the task's counters (they keep counting). */
 int shape_task_read(Shape *s, const ShapeTask *t, ShapeCounts *ret);
 
 /* Stops observing: deletes the map entry (read the counters first), frees
- * t, and unlinks the programs if it was the last task. Events of the task
+ * t, and unlinks the programs if it was the last task (and they are not
+ * held); a task never started is only freed. Events of the task
  * still in the ring are delivered by the next shape_consume(). NULL-safe;
  * returns NULL. */
 ShapeTask *shape_task_remove(Shape *s, ShapeTask *t);
 
-/* How many programs are linked right now: 0 with no task, all of them
- * otherwise. */
+/* How many programs are linked right now: 0 with no task and no hold, all
+ * of them otherwise. */
 unsigned shape_links(Shape *s);
 
 /* The kernel ids of the loaded programs, for diagnostics (bpftool) and the

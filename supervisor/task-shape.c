@@ -13,44 +13,49 @@
 
 int task_shape_prepare(SupervisorShape *ss, const SandboxSpec *spec, double t_start_ms, ProcEventFn fn,
                        void *userdata, TaskShape *t, const char **reterr_what) {
+        ShapeTaskOptions o = { .event_budget = spec->shape_event_budget };
+        size_t n = 0;
         int r;
 
         /* t->ss stays NULL for a task that is not observed. */
         *t = (TaskShape) { .spec = spec, .t_start_ms = t_start_ms, .event_fn = fn, .userdata = userdata };
         if (!spec->shape)
                 return 0;
+        /* Before clone, like all heavy work (see launch.c): everything but
+         * what needs the task's cgroup. */
         if (!ss->shape) {
-                /* Before clone, like all heavy work (see launch.c). */
                 *reterr_what = "load the observation programs";
                 r = shape_open(NULL, &ss->shape);
                 if (r < 0)
                         return r;
         }
+        while (spec->shape_watch && spec->shape_watch[n])
+                n++;
+        o.watch = (const char *const *) spec->shape_watch;
+        o.n_watch = n;
+        *reterr_what = "compile the watch list";
+        r = shape_task_new(ss->shape, &o, &t->task);
+        if (r < 0)
+                return r;
         t->ss = ss;
         *reterr_what = NULL;
         return 0;
 }
 
 int task_shape_attach(TaskShape *t, int cgroup_fd, const char **reterr_what) {
-        const SandboxSpec *spec = t->spec;
-        ShapeTaskOptions o = { .event_budget = spec->shape_event_budget };
-        size_t n = 0;
         int r;
 
         if (!t->ss)
                 return 0;
-        while (spec->shape_watch && spec->shape_watch[n])
-                n++;
-        o.watch = (const char *const *) spec->shape_watch;
-        o.n_watch = n;
         *reterr_what = "read the task's cgroup id";
         r = cgroup_fd_id(cgroup_fd, &t->cgroup_id);
         if (r < 0)
                 return r;
         *reterr_what = "start observing the task";
-        r = shape_task_add(t->ss->shape, t->cgroup_id, &o, &t->task);
+        r = shape_task_start(t->ss->shape, t->task, t->cgroup_id);
         if (r < 0)
                 return r;
+        t->attached = true;
         t->next = t->ss->tasks;
         t->ss->tasks = t;
         *reterr_what = NULL;
@@ -126,6 +131,11 @@ void task_shape_done(TaskShape *t, ShapeSummary *summary) {
 
         if (!ss || !t->task)
                 return;
+        if (!t->attached) {
+                t->task = shape_task_remove(ss->shape, t->task);
+                t->ss = NULL;
+                return;
+        }
         /* What is still in the ring buffer belongs to this run's record. */
         supervisor_shape_dispatch(ss);
         {
@@ -140,6 +150,26 @@ void task_shape_done(TaskShape *t, ShapeSummary *summary) {
                 }
         t->task = shape_task_remove(ss->shape, t->task);
         t->ss = NULL;
+        t->attached = false;
+}
+
+int supervisor_shape_hold(SupervisorShape *ss) {
+        int r;
+
+        if (!ss->shape) {
+                r = shape_open(NULL, &ss->shape);
+                if (r < 0)
+                        return r;
+        }
+        return shape_hold_links(ss->shape);
+}
+
+int supervisor_shape_fork(SupervisorShape *ss) {
+        return ss->shape ? shape_own_ring(ss->shape) : 0;
+}
+
+int supervisor_shape_sweep(SupervisorShape *ss, int cgroup2_fd) {
+        return ss->shape && cgroup2_fd >= 0 ? shape_sweep_orphans(ss->shape, cgroup2_fd) : 0;
 }
 
 void supervisor_shape_done(SupervisorShape *ss) {
@@ -175,6 +205,22 @@ void supervisor_shape_dispatch(SupervisorShape *ss) {
 void task_shape_done(TaskShape *t, ShapeSummary *summary) {
         (void) t;
         (void) summary;
+}
+
+int supervisor_shape_hold(SupervisorShape *ss) {
+        (void) ss;
+        return -EOPNOTSUPP;
+}
+
+int supervisor_shape_fork(SupervisorShape *ss) {
+        (void) ss;
+        return 0;
+}
+
+int supervisor_shape_sweep(SupervisorShape *ss, int cgroup2_fd) {
+        (void) ss;
+        (void) cgroup2_fd;
+        return 0;
 }
 
 void supervisor_shape_done(SupervisorShape *ss) {

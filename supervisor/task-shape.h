@@ -30,6 +30,7 @@ typedef struct TaskShape {
         const SandboxSpec *spec;
         struct ShapeTask *task;
         uint64_t cgroup_id;
+        bool attached;             /* task_shape_attach() succeeded */
         double t_start_ms;         /* CLOCK_MONOTONIC: event times are relative to it */
         ProcEventFn event_fn;
         void *userdata;
@@ -49,3 +50,15 @@ void supervisor_shape_dispatch(SupervisorShape *ss);
 /* Takes the last events and the counters into summary, then stops counting. */
 void task_shape_done(TaskShape *t, ShapeSummary *summary);
 void supervisor_shape_done(SupervisorShape *ss);
+
+/* For a long-lived supervisor (stockaded): loads the programs now and
+ * keeps them linked until supervisor_shape_done(), so that tasks pay only
+ * their own map entry. -errno (-EOPNOTSUPP without the programs). */
+int supervisor_shape_hold(SupervisorShape *ss);
+/* In a child forked from such a supervisor, before its first task: a
+ * ring buffer of its own (see shape_own_ring()). */
+int supervisor_shape_fork(SupervisorShape *ss);
+/* After a forked child died with its task: drops the entries of tasks
+ * whose cgroup is gone. cgroup2_fd: a directory on the cgroup2 mount.
+ * Returns how many. */
+int supervisor_shape_sweep(SupervisorShape *ss, int cgroup2_fd);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -839,6 +840,134 @@ START_TEST(test_cache_sweep_killed) {
 }
 END_TEST
 
+/* A forked child of a Shape holding its links: a ring of its own, a task
+ * counted through the parent's links, only its own events. Returns 0 or
+ * the number of the check that failed. */
+static int held_child(Shape *s, int cg, uint64_t id, long n, int go_fd) {
+        _cleanup_free_ ShapeCounts *c = calloc(1, sizeof *c);
+        _cleanup_free_ Events *evs = calloc(1, sizeof *evs);
+        uint32_t ids[N_PROGS];
+        ShapeTask *t = NULL;
+        pid_t pid[2];
+        char x;
+
+        if (!c || !evs)
+                return 1;
+        if (shape_own_ring(s) < 0 || shape_task_new(s, NULL, &t) < 0)
+                return 2;
+        /* Both children's tasks are added before either works ... */
+        if (shape_task_start(s, t, id) < 0 || write(go_fd, "x", 1) != 1 || read(go_fd, &x, 1) != 1)
+                return 3;
+        if (shape_prog_ids(s, ids, N_PROGS) != N_PROGS || kernel_links_to(ids, N_PROGS) != N_PROGS)
+                return 4; /* the parent's links and no others */
+        pid[0] = start_in(cg, work_getppid, n, -1);
+        pid[1] = start_in(cg, work_forks, 5, -1);
+        if (waitpid(pid[0], NULL, 0) != pid[0] || waitpid(pid[1], NULL, 0) != pid[1])
+                return 5;
+        /* ... and both are done before either reads its ring: a ring shared
+         * with the other would hand the first reader both tasks' events. */
+        if (write(go_fd, "x", 1) != 1 || read(go_fd, &x, 1) != 1)
+                return 3;
+        (void) shape_consume(s, collect, evs);
+        if (!find(evs, SHAPE_EVENT_EXIT, (uint32_t) pid[0]) || !find(evs, SHAPE_EVENT_EXIT, (uint32_t) pid[1]))
+                return 6;
+        for (size_t i = 0; i < evs->n; i++)
+                if (evs->ev[i].cgroup_id != id)
+                        return 7; /* the other child's task */
+        if (shape_task_read(s, t, c) < 0 || c->sys[NR_GETPPID].calls < (uint64_t) n ||
+            c->sys[NR_GETPPID].calls > (uint64_t) n + 50)
+                return 8;
+        t = shape_task_remove(s, t);
+        if (shape_links(s) != N_PROGS)
+                return 9; /* held: the last task does not unlink */
+        s = shape_close(s);
+        return 0;
+}
+
+/* stockaded's way: one Shape holds the links for its life, forked workers
+ * add tasks under its owner id with rings of their own, and the entries of
+ * a worker that died with its task are swept once its cgroup is gone. */
+START_TEST(test_held_links) {
+        static const long calls[2] = { 3000, 7000 };
+        Shape *s = NULL;
+        ShapeTask *t = NULL;
+        uint64_t id[3];
+        int cg[3], go[2][2], status;
+        pid_t pid[2], dead;
+        char x;
+
+        for (int i = 0; i < 3; i++)
+                cg[i] = make_cgroup(&id[i]);
+        ck_assert_int_eq(shape_open(NULL, &s), 0);
+        ck_assert_int_eq(shape_hold_links(s), 0);
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
+        ck_assert_int_eq(shape_hold_links(s), 0); /* idempotent */
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
+
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go[i]), 0);
+                pid[i] = fork();
+                ck_assert_int_ge(pid[i], 0);
+                if (pid[i] == 0)
+                        _exit(held_child(s, cg[i], id[i], calls[i], go[i][1]));
+        }
+        for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 2; i++)
+                        ck_assert_int_eq(read(go[i][0], &x, 1), 1);
+                for (int i = 0; i < 2; i++)
+                        ck_assert_int_eq(write(go[i][0], "x", 1), 1);
+        }
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+                ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d failed check %d", i,
+                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                (void) close(go[i][0]);
+                (void) close(go[i][1]);
+        }
+        /* The workers are gone, the links stay with their holder. */
+        ck_assert_uint_eq(kernel_links_of(s), N_PROGS);
+        ck_assert_uint_eq(shape_links(s), N_PROGS);
+
+        /* A worker killed with its task leaves the entry ... */
+        ck_assert_int_eq(pipe2(go[0], O_CLOEXEC), 0);
+        dead = fork();
+        ck_assert_int_ge(dead, 0);
+        if (dead == 0) {
+                if (shape_own_ring(s) < 0 || shape_task_add(s, id[2], NULL, &t) < 0 || write(go[0][1], "x", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(1);
+        }
+        (void) close(go[0][1]);
+        ck_assert_int_eq(read(go[0][0], &x, 1), 1);
+        (void) close(go[0][0]);
+        ck_assert_int_eq(kill(dead, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(dead, &status, 0), dead);
+        {
+                _cleanup_close_ int root = open(cgroup_paths[2], O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+                ck_assert_int_ge(root, 0);
+                /* ... kept while its cgroup exists, which the holder may yet reuse ... */
+                ck_assert_int_eq(shape_sweep_orphans(s, root), 0);
+                ck_assert_int_eq(shape_task_add(s, id[2], NULL, &t), -EEXIST);
+                /* ... and swept once the cgroup is gone. */
+                (void) close(cg[2]);
+                ck_assert_int_eq(rmdir(cgroup_paths[2]), 0);
+                ck_assert_int_eq(shape_sweep_orphans(s, root), 1);
+        }
+        if (cache_expected())
+                ck_assert(!pinned_has("tasks", id[2]) && !pinned_has("rings", id[2]));
+        ck_assert_int_eq(shape_sweep_orphans(s, cg[0]), 0);
+        {
+                uint32_t ids[N_PROGS];
+                ck_assert_int_eq(shape_prog_ids(s, ids, N_PROGS), N_PROGS);
+                s = shape_close(s);
+                ck_assert_uint_eq(kernel_links_to(ids, N_PROGS), 0);
+        }
+        (void) close(cg[0]);
+        (void) close(cg[1]);
+}
+END_TEST
+
 /* The cache switched off (or not on bpffs): private programs, nothing
  * pinned, and two private Shapes at once still count exactly. */
 START_TEST(test_cache_off) {
@@ -1000,6 +1129,7 @@ static Suite *shape_suite(void) {
         tcase_add_test(tc, test_cache_two_supervisors);
         tcase_add_test(tc, test_cache_sweep_killed);
         tcase_add_test(tc, test_cache_off);
+        tcase_add_test(tc, test_held_links);
         tcase_add_test(tc, test_cache_timings);
         suite_add_tcase(s, tc);
         return s;

@@ -519,6 +519,23 @@ void conn_on_ctl(Conn *c, unsigned events) {
         drain_ctl(c);
 }
 
+/* A worker that died with its task left the task's entry in the shared
+ * observation map, under the daemon's owner id: dropped once its cgroup
+ * is gone, or the entries would fill the map over a long life. */
+static void sweep_shape(Daemon *d) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!d->shape_held || !d->sup.layout.v2_dir)
+                return;
+        fd = open(d->sup.layout.v2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = fd < 0 ? -errno : supervisor_shape_sweep(&d->sup.shape, fd);
+        if (r < 0)
+                log_warning_errno(r, "cannot sweep the observation entries of a lost worker: %m");
+        else if (r > 0)
+                log_info("swept the observation entries of %d task(s) of a lost worker", r);
+}
+
 void conn_on_worker_exit(Conn *c) {
         Daemon *d = c->d;
         siginfo_t si = {};
@@ -551,6 +568,7 @@ void conn_on_worker_exit(Conn *c) {
                 DaemonTenantGroup *g = daemon_group(d, c->tenant);
                 if (g)
                         cgroup_sweep_stale(&g->layout);
+                sweep_shape(d);
         }
         d->n_running--;
         admission_finished(&d->admission, c->tenant);

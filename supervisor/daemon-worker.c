@@ -278,6 +278,10 @@ _noreturn_ static void spare_main(Daemon *d, int ctl) {
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
+        /* The daemon's ring would mix every worker's events: one of our
+         * own, or no shared Shape at all (the task then opens its own). */
+        if (supervisor_shape_fork(&d->sup.shape) < 0)
+                supervisor_shape_done(&d->sup.shape);
         prefault_writable();
 
         /* End of stream: the daemon replaced or no longer needs us. */

@@ -176,6 +176,29 @@ static int open_journal_of(Daemon *d) {
         return 0;
 }
 
+/* The observation programs, linked once for the daemon's life as soon as
+ * a profile it serves records shapes: its workers' tasks then pay only
+ * their map entry, not four links made and removed per task (bpf-shape.h).
+ * Spares forked afterwards share the links and make rings of their own. */
+static void hold_shape(Daemon *d) {
+        bool wanted = false;
+        int r;
+
+        if (d->shape_held)
+                return;
+        for (size_t i = 0; i < d->policy->n_profiles && !wanted; i++)
+                wanted = d->policy->profiles[i].prof.observe.shape;
+        if (!wanted)
+                return;
+        r = supervisor_shape_hold(&d->sup.shape);
+        if (r < 0) {
+                /* Each worker then tries on its own, per task. */
+                log_warning_errno(r, "cannot keep the observation programs linked: %m");
+                return;
+        }
+        d->shape_held = true;
+}
+
 static void reload(Daemon *d) {
         DaemonPolicy *p = NULL, *old = d->policy;
         char err[768] = "";
@@ -217,6 +240,7 @@ static void reload(Daemon *d) {
                 conn_repoint_queued(d);
                 spare_drop(d); /* it holds a copy of the old policy */
                 daemon_policy_free(old);
+                hold_shape(d);
                 log_info("configuration reloaded from %s", d->config_path);
                 supervisor_record(d, "reload", NULL);
         }
@@ -368,6 +392,7 @@ int daemon_run(const char *config_path) {
         r = admission_init(&d.admission, &d.policy->config);
         if (r < 0)
                 goto out;
+        hold_shape(&d);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

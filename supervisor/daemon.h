@@ -107,6 +107,7 @@ struct Daemon {
         DaemonPolicy *policy;            /* current */
         Admission admission;
         Supervisor sup;                  /* host probing, once */
+        bool shape_held;                 /* sup.shape keeps the observation programs linked */
         DaemonTenantGroup *groups;
         size_t n_groups;
         Journal *journal;                /* the daemon's own records: life cycle, refusals */

@@ -184,6 +184,9 @@ _cleanup() {
         for p in $(marked_pids); do
                 kill -KILL "$p" 2>/dev/null
         done
+        if [[ -n ${STOCKADE_BPF_DIR:-} && -d $STOCKADE_BPF_DIR ]]; then
+                rm -rf -- "$STOCKADE_BPF_DIR"
+        fi
         if [[ -n $T && -d $T ]]; then
                 # Journal segments are append-only (FS_APPEND_FL) where the
                 # filesystem allows it: lift that so they can be removed.
@@ -209,9 +212,14 @@ tap_begin() {
         chmod 0755 "$T"
         # Every run of this test journals here, never to the host's journal.
         export STOCKADE_JOURNAL=$T/journal
-        # No pinned BPF programs outlive a test (test-network.sh uses a
-        # cache of its own): an empty value turns the cache off.
+        # Runs record their shape by default: the programs are pinned once
+        # per test, in a cache of its own removed at the end, so that no
+        # run pays their load (and none outlives the test). Without bpffs
+        # an empty value turns the cache off.
         export STOCKADE_BPF_DIR=
+        if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) == bpf_fs ]]; then
+                STOCKADE_BPF_DIR=/sys/fs/bpf/stockade-it-${T##*.}
+        fi
         # shellcheck disable=SC2034 # for the test scripts
         EXPECT_BACKEND=$(expected_backend)
         SLACK_MS=${STOCKADE_TEST_SLACK_MS:-0}
@@ -421,11 +429,23 @@ leaked_cgroup_dirs() {
 }
 
 # leftovers: prints what a finished run left behind (nothing when clean)
+# shape_links: how many BPF links of the observation programs exist, host
+# wide (empty without bpftool)
+shape_links() {
+        local progs
+        command -v bpftool >/dev/null || return 0
+        progs=$(bpftool prog show -j 2>/dev/null | jq -c '[.[] | select(.name // "" | startswith("shape_")) | .id]')
+        bpftool link show -j 2>/dev/null | jq --argjson p "${progs:-[]}" '[.[] | select(.prog_id as $i | $p | index($i))] | length'
+}
+
 leftovers() {
-        local d f
+        local d f n
         while IFS= read -r d; do
                 echo "cgroup dir $d"
         done < <(leaked_cgroup_dirs)
+        # linked only while a supervisor that observes lives
+        n=$(shape_links)
+        [[ ${n:-0} == 0 ]] || echo "$n BPF links of the observation programs"
         findmnt -rn -o TARGET | grep -i stockade | sed 's/^/mount /'
         # processes that carry this test's marker variable (set by sbx)
         for f in $(marked_pids); do

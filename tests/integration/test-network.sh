@@ -103,11 +103,8 @@ NETOPTS=(--net-pool 100.64.0.0/16,fd00:5ec:ade::/48 --dns-upstream "$SRV")
 
 LINKS_BEFORE=$(bpftool link list 2>/dev/null | grep -c '^[0-9]')
 PINS_BEFORE=$(find /sys/fs/bpf -maxdepth 2 2>/dev/null | sort)
-# The programs are pinned and reused across supervisors: in a cache of this
-# test's own, removed at the end.
-if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) == bpf_fs ]]; then
-        export STOCKADE_BPF_DIR=/sys/fs/bpf/stockade-it-${T##*.}
-fi
+# The programs are pinned and reused across supervisors, in the test's own
+# cache (lib.sh), removed at the end.
 
 # ---- profiles
 profile() { # NAME MODE ALLOW-YAML...

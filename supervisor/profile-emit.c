@@ -196,14 +196,11 @@ static void emit_seccomp(ProfileWriter *w, const SeccompPolicy *s) {
         profile_writer_mapping_end(w);
 }
 
-/* Added to the format after profiles were hashed: left out while it and
- * what the parents resolve it to are the defaults, so that every profile
- * that does not use it keeps its canonical form and hash. Spelled out
- * otherwise, all keys, so that it loads back through the same parents to
- * the same values. */
+/* Always spelled out, all keys. It was once left out at its defaults, to
+ * keep the hashes profiles had before it existed; since shape is on by
+ * default, a profile without the section means something else than it
+ * did then, so its hash changes with it. */
 static void emit_observe(ProfileWriter *w, const Profile *p) {
-        if (!p->observe_in_parents && profile_observe_is_default(&p->observe))
-                return;
         key(w, "observe");
         profile_writer_mapping_begin(w, false);
         key(w, "shape");

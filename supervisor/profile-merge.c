@@ -62,9 +62,9 @@ int profile_defaults(Profile *ret) {
                         .deny_namespaces = true,
                 },
                 .observe = {
-                        /* Off until the programs load on every supported
-                         * kernel and come from the pinned cache (stockade-profile(5)). */
-                        .shape = false,
+                        /* Every run's record carries its shape unless a
+                         * profile turns it off (stockade-profile(5) has the cost). */
+                        .shape = PROFILE_OBSERVE_SHAPE_DEFAULT,
                         .event_budget = PROFILE_OBSERVE_BUDGET_DEFAULT,
                 },
         };
@@ -109,7 +109,7 @@ int profile_defaults(Profile *ret) {
 }
 
 bool profile_observe_is_default(const ProfileObserve *o) {
-        return !o->shape && o->event_budget == PROFILE_OBSERVE_BUDGET_DEFAULT && strv_length(o->watch) == 2 &&
+        return o->shape == PROFILE_OBSERVE_SHAPE_DEFAULT && o->event_budget == PROFILE_OBSERVE_BUDGET_DEFAULT && strv_length(o->watch) == 2 &&
                streq(o->watch[0], "/etc") && streq(o->watch[1], "/proc/*/environ");
 }
 

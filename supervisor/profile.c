@@ -323,8 +323,6 @@ static int resolve(Source *top, const char *by_name, ProfileProblems *pp, Profil
         if (r < 0)
                 return r;
         for (size_t i = c.n; i > 0; i--) {
-                if (i == 1) /* the parents are in: what they make of observe */
-                        p.observe_in_parents = !profile_observe_is_default(&p.observe);
                 r = profile_merge_layer(&p, &c.layers[i - 1], pp);
                 if (r < 0)
                         return r;

@@ -104,6 +104,7 @@ typedef struct ProfileBind {
 #define PROFILE_OBSERVE_WATCH_MAX      8        /* patterns, hidden paths included */
 #define PROFILE_OBSERVE_PREFIX_MAX     64       /* bytes before the '*', or of a whole prefix */
 #define PROFILE_OBSERVE_SUFFIX_MAX     16       /* bytes after the '*' */
+#define PROFILE_OBSERVE_SHAPE_DEFAULT  true
 #define PROFILE_OBSERVE_BUDGET_DEFAULT 100000
 #define PROFILE_OBSERVE_BUDGET_MAX     10000000
 
@@ -148,9 +149,6 @@ typedef struct Profile {
         SeccompPolicy seccomp;
 
         ProfileObserve observe;
-        /* The parents alone resolve observe to other than the defaults: the
-         * canonical form must then spell it out (profile-emit.c). */
-        bool observe_in_parents;
 
         char sha256[65];        /* of the canonical resolved form (profile_to_yaml) */
 } Profile;

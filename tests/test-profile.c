@@ -1144,18 +1144,19 @@ END_TEST
 
 /* ---- observe ---- */
 
-/* What the shipped profiles hashed to before observe existed: a profile
- * that does not use a section added later keeps its canonical form. */
+/* The shipped profiles' hashes. Every recorded run names its profile by
+ * this hash, so a change to the canonical form must be deliberate: the
+ * last was observe spelled out, when shape became on by default. */
 START_TEST(test_shipped_sha256_pinned) {
         static const struct {
                 const char *name, *sha256;
         } pinned[] = {
-                { "batch-data", "8cc673ccafe7f9874185bc5b562a37fbcd6c2252c3a2731fefa6e1b4cebdc0d1" },
-                { "default", "444b8dac2fb5ce61e28bd9eadb70390609bb09451a5ef20f6f4145b7de5544de" },
-                { "net-allowlist-example", "d540180c5e2a445b9e90f71e6473bd1c14dfce21758e3b8a17de19295ca1fead" },
-                { "node", "a0d055d432e7fb431404074b3f93e7439d44da536df48f4f5507da95ca095c7d" },
-                { "python", "b6461a92c1067946e33486a17c29fcfd8b3f798c52c6697639ee46c87a2e7c53" },
-                { "shell", "d32bbb4c928c12299cb24a391ac27a48e4b6703061f91c90b7281f6d7c7ea49c" },
+                { "batch-data", "f7e9e46de48befeec755a074170068eadb0b3e72d9c1ac5dc0dd4a2a03b96dba" },
+                { "default", "ad5afaddeba7a7d2ea302e8fd75e47cb587df3c09e3e814f584615ac27d023ff" },
+                { "net-allowlist-example", "e62b81e400c6bdb6d3ce749018effd12929277b94ee984fa86264a125908099d" },
+                { "node", "52d944d6b04b17c9e847c72020dcb373394921d6e037919632ed810914e2c7d7" },
+                { "python", "1c2b6e69f12cd73653f1057c3c49cc2b36f990361d4f3e21295767c730df43ad" },
+                { "shell", "db64d5dc2d124b5f09f3e19a887ea7fe18dc01340f1247d8d27b9521a4964b16" },
         };
         for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) {
                 Profile p = {};
@@ -1166,7 +1167,7 @@ START_TEST(test_shipped_sha256_pinned) {
                 ck_assert_msg(strcmp(p.sha256, pinned[i].sha256) == 0, "%s: %s", pinned[i].name, p.sha256);
                 yaml = profile_to_yaml(&p);
                 ck_assert_ptr_nonnull(yaml);
-                ck_assert_ptr_null(strstr(yaml, "observe"));
+                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: true\n"));
                 free(yaml);
                 profile_done(&p);
         }
@@ -1178,18 +1179,20 @@ START_TEST(test_observe_defaults) {
         char *yaml;
 
         expect_ok("version: 1\nname: minimal\n", &p);
-        ck_assert(!p.observe.shape);
+        ck_assert(p.observe.shape);
         ASSERT_STRV(p.observe.watch, "/etc", "/proc/*/environ");
         ck_assert_uint_eq(p.observe.event_budget, 100000);
-        ck_assert(!p.observe_in_parents);
+        ck_assert(profile_observe_is_default(&p.observe));
+        /* Spelled out even at the defaults: the hash says what ran. */
         yaml = profile_to_yaml(&p);
-        ck_assert_ptr_null(strstr(yaml, "observe"));
+        ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: true\n  watch:\n  - /etc\n  - /proc/*/environ\n"
+                                           "  event_budget: 100000\n"));
         free(yaml);
 
         /* The defaults written out, or an empty section: the same profile, the same hash. */
         expect_ok("version: 1\nname: minimal\n"
                   "observe:\n"
-                  "  shape: false\n"
+                  "  shape: true\n"
                   "  watch: [/etc, \"/proc/*/environ\", /etc]\n"
                   "  event_budget: 100000\n",
                   &q);
@@ -1237,7 +1240,7 @@ START_TEST(test_observe_values) {
         expect_ok("version: 1\nname: o\nobserve: { watch: [], event_budget: 1 }\n", &p);
         ASSERT_STRV(p.observe.watch);
         ck_assert_uint_eq(p.observe.event_budget, 1);
-        ck_assert(!p.observe.shape);
+        ck_assert(p.observe.shape); /* the default */
         assert_round_trip(&p, "p.yaml");
         profile_done(&p);
 }
@@ -1325,17 +1328,16 @@ START_TEST(test_observe_merge) {
         assert_round_trip(&p, tmp_path("again.yaml"));
         profile_done(&p);
 
-        /* Back to the defaults in the child: the canonical form still says
-         * so, else it would load back through the parent to shape: true. */
+        /* Back to the defaults in the child: the canonical form says so,
+         * else it would load back through the parent to its watch list. */
         (void) write_file("ochild.yaml", "version: 1\nname: ochild\nextends: ./obase.yaml\n"
-                                         "observe: { shape: false, watch: [/etc, \"/proc/*/environ\"], "
+                                         "observe: { shape: true, watch: [/etc, \"/proc/*/environ\"], "
                                          "event_budget: 100000 }\n");
         ck_assert_int_eq(profile_load(tmp_path("ochild.yaml"), &p, &e), 0);
         ck_assert(profile_observe_is_default(&p.observe));
-        ck_assert(p.observe_in_parents);
         {
                 char *yaml = profile_to_yaml(&p);
-                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: false\n"));
+                ck_assert_ptr_nonnull(strstr(yaml, "\nobserve:\n  shape: true\n  watch:\n  - /etc\n"));
                 free(yaml);
         }
         assert_round_trip(&p, tmp_path("again.yaml"));
@@ -1346,7 +1348,6 @@ START_TEST(test_observe_merge) {
         (void) write_file("plain.yaml", "version: 1\nname: plain\nextends: default\n");
         ck_assert_int_eq(profile_load(tmp_path("plain.yaml"), &p, &e), 0);
         ck_assert(profile_observe_is_default(&p.observe));
-        ck_assert(!p.observe_in_parents);
         assert_round_trip(&p, tmp_path("again.yaml"));
         profile_done(&p);
 }
@@ -1368,7 +1369,7 @@ START_TEST(test_observe_spec) {
                   "    - /root\n",
                   &p);
         ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
-        ck_assert(!spec.shape);
+        ck_assert(spec.shape); /* the default */
         ck_assert_uint_eq(spec.shape_event_budget, 100000);
         ASSERT_STRV(spec.shape_watch, "/etc", "/proc/*/environ", "/etc/shadow", "/root");
         sandbox_spec_done(&spec);
@@ -1376,11 +1377,11 @@ START_TEST(test_observe_spec) {
 
         expect_ok("version: 1\nname: o\n"
                   "filesystem: { hide: [/h1, /h2, /h3] }\n"
-                  "observe: { shape: true, watch: [/1, /2, /3, /4, /5, /6], event_budget: 7 }\n",
+                  "observe: { shape: false, watch: [/1, /2, /3, /4, /5, /6], event_budget: 7 }\n",
                   &p);
         spec = (SandboxSpec){};
         ck_assert_int_eq(sandbox_spec_from_profile(&spec, &p, NULL, NULL, err, sizeof err), 0);
-        ck_assert(spec.shape);
+        ck_assert(!spec.shape);
         ck_assert_uint_eq(spec.shape_event_budget, 7);
         ASSERT_STRV(spec.shape_watch, "/1", "/2", "/3", "/4", "/5", "/6", "/h1", "/h2"); /* 8 at most */
         sandbox_spec_done(&spec);

@@ -128,7 +128,8 @@ dsbx hello 65534 --request-id d-hello -- /probe exit 3
 is "$RC" 3 "daemon: exit status mirrors the task (3)" || diag_file "$ERR"
 is "$(jqget "$J" .exit.cause)" exit_nonzero "daemon: result JSON written by the client"
 is "$(jqget "$J" '"\(.walls.uid) \(.walls.seccomp)"')" "200000 enforce" "daemon: the result's walls name the tenant's uid and the seccomp wall"
-is "$(records d-hello)" "admission start exit " "daemon: admission, start and exit records of the request"
+is "$(records d-hello | tr ' ' '\n' | grep -vx proc | tr '\n' ' ')" "admission start shape exit " \
+        "daemon: admission, start, shape and exit records of the request"
 is "$("$STOCKADE" journal show --json --request-id d-hello --journal "$DJ" | jq -r 'select(.type=="admission") | "\(.decision) \(.tenant) \(.via) \(.steps|length) \(.caller.uid)"')" \
         "allow agents stockaded 6 65534" "daemon: the admission record names tenant, caller and six steps"
 
@@ -155,6 +156,40 @@ like "$(cat "$ERR")" 'does not own' "daemon: the refusal says why"
 dsbx oom 65534 --memory 32M -- /probe alloc 200
 is "$RC" 137 "daemon: a memory hog is killed (137)"
 like "$(cat "$ERR")" 'out of memory' "daemon: the client prints why, like embedded mode"
+
+# ---- observation: the daemon links the programs once; each worker's task
+# is counted through those links and its events reach that worker alone
+if command -v bpftool >/dev/null; then
+        is "$(shape_links)" 4 "daemon: the four observation programs are linked once, by the daemon"
+else
+        skip "daemon: the four observation programs are linked once, by the daemon" "bpftool is missing"
+fi
+cat >"$T/burst.py" <<'EOF'
+import os, sys, time
+time.sleep(1)
+for _ in range(int(sys.argv[1])):
+    os.getppid()
+EOF
+CONC=()
+for n in 3000 7000; do
+        timeout -k 5 60 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+                "$STOCKADE" run --connect "$SOCK" --request-id "d-conc-$n" --bind "$T/burst.py:/burst.py" \
+                --result-json "$C/conc-$n.json" -- python3 /burst.py "$n" >/dev/null 2>&1 </dev/null &
+        CONC+=($!)
+done
+sleep 0.6
+if command -v bpftool >/dev/null; then
+        is "$(shape_links)" 4 "daemon: two observed tasks running, still only the daemon's links"
+fi
+wait "${CONC[@]}"
+for n in 3000 7000; do
+        got=$(jqget "$C/conc-$n.json" '[.shape.syscalls.top[] | select(.name == "getppid")][0].calls')
+        num_ge "$got" "$n" "daemon: a concurrent task with $n getppid calls counts at least $n"
+        num_le "$got" $((n + 50)) "daemon: ... and not the other task's"
+        is "$("$STOCKADE" journal show --json --request-id "d-conc-$n" --journal "$DJ" |
+                jq -r 'select(.type == "proc" and .event == "exec") | .argv | join(" ")' | grep burst.py)" \
+                "python3 /burst.py $n" "daemon: request d-conc-$n's records hold the exec of its own script, once"
+done
 
 # ---- admission
 dsbx refused 65534 --profile python -- /bin/true

@@ -228,6 +228,16 @@ _noreturn_ static void worker_run(Daemon *d, int ctl, json_object *task, int *fd
         }
         opts.spec.filter = &prof->filter;
 
+        /* The worker shares its tenant's memory ceiling with the task (it
+         * sits in the subtree's workers leaf), and the kernel's OOM killer
+         * picks the biggest: a worker bigger than a small task (under ASan,
+         * or holding many events) was picked, and its request ended with no
+         * result. The task goes first instead, at any ceiling: killing it
+         * frees the memory, and the supervision must outlive it to record
+         * it. (Raising a score needs no privilege; lowering the worker's
+         * would need CAP_SYS_RESOURCE.) */
+        opts.spec.set_oom_score_adj = true;
+        opts.spec.oom_score_adj = 1000;
         sup = d->sup;
         sup.layout = g->layout; /* this process's copy: tasks go into the tenant's subtree */
         sup.n_tasks = 0;

@@ -142,6 +142,18 @@ static int network_wall(Run *run, SandboxResult *r, char *resolv_conf, size_t re
         return ret;
 }
 
+static int set_oom_score_adj(pid_t pid, int adj) {
+        char path[64], value[16];
+        _cleanup_close_ int fd = -EBADF;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int) pid);
+        (void) snprintf(value, sizeof value, "%d", adj);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        return write(fd, value, strlen(value)) < 0 ? -errno : 0;
+}
+
 static void kill_sandbox(Run *run) {
         (void) cgroup_kill(&run->cg);
         (void) pidfd_signal(run->pidfd, SIGKILL);
@@ -541,6 +553,13 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (ret < 0) {
                 set_error(r, "cgroup", ret, "cannot place the task in its cgroups");
+                kill_sandbox(&run);
+                (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
+                ret = 0;
+                goto out;
+        }
+        if (spec->set_oom_score_adj && (ret = set_oom_score_adj(run.pid, spec->oom_score_adj)) < 0) {
+                set_error(r, "clone", ret, "cannot set the task's oom_score_adj");
                 kill_sandbox(&run);
                 (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);
                 ret = 0;

@@ -104,6 +104,11 @@ typedef struct SandboxSpec {
         bool shape;               /* observe.shape */
         char **shape_watch;       /* observe.watch (+ hidden paths), NULL-terminated; owned */
         uint32_t shape_event_budget; /* observe.event_budget */
+        /* The task's oom_score_adj, set before it may exec, when the
+         * supervisor's own is not the one it should inherit (stockaded's
+         * workers leave the OOM killer's list); else inherited. */
+        bool set_oom_score_adj;
+        int oom_score_adj;
 } SandboxSpec;
 
 void sandbox_spec_done(SandboxSpec *spec);

@@ -153,6 +153,8 @@ dsbx rwbind 65534 --bind "$T/rootowned:/x:rw" -- /bin/true
 is "$RC" 124 "daemon: a read-write bind of a directory the caller does not own is refused"
 like "$(cat "$ERR")" 'does not own' "daemon: the refusal says why"
 
+dsbx oomadj 65534 -- /bin/cat /proc/self/oom_score_adj
+is "$RC/$(cat "$OUT")" "0/1000" "daemon: the task is the OOM killer's first pick (oom_score_adj 1000), not its worker"
 dsbx oom 65534 --memory 32M -- /probe alloc 200
 is "$RC" 137 "daemon: a memory hog is killed (137)"
 like "$(cat "$ERR")" 'out of memory' "daemon: the client prints why, like embedded mode"

@@ -100,7 +100,7 @@ static void show_file(const char *what, const char *path) {
         }
 }
 
-static int write_config(const BenchDaemon *d) {
+static int write_config(const BenchDaemon *d, const char *extra_profile) {
         FILE *f = fopen(d->config, "wxe");
         int r = 0;
 
@@ -114,10 +114,10 @@ static int write_config(const BenchDaemon *d) {
                 "tenants:\n"
                 "  - name: bench\n"
                 "    uids: [0]\n"
-                "    profiles: [default]\n"
+                "    profiles: [default%s%s]\n"
                 "    max_concurrent: 32\n"
                 "    max_queued: 256\n",
-                d->socket, d->journal);
+                d->socket, d->journal, extra_profile ? ", " : "", extra_profile ? extra_profile : "");
         if (ferror(f))
                 r = -EIO;
         if (fclose(f) != 0 && r == 0)
@@ -220,7 +220,8 @@ static int wait_ready(BenchDaemon *d, int fd) {
         }
 }
 
-BenchDaemon *bench_daemon_start(const char *stockaded, const char *stockade, const char *dir) {
+BenchDaemon *bench_daemon_start(const char *stockaded, const char *stockade, const char *dir,
+                                const char *extra_profile) {
         BenchDaemon *d = calloc(1, sizeof *d);
         char **envp = NULL;
         int logfd = -1, notifyfd = -1, r;
@@ -246,7 +247,7 @@ BenchDaemon *bench_daemon_start(const char *stockaded, const char *stockade, con
                 fprintf(stderr, "bench-startup: mkdir %s: %s\n", dir, strerror(errno));
                 goto fail;
         }
-        r = write_config(d);
+        r = write_config(d, extra_profile);
         if (r < 0) {
                 fprintf(stderr, "bench-startup: cannot write %s: %s\n", d->config, strerror(-r));
                 goto fail;

@@ -20,8 +20,11 @@ typedef struct BenchDaemon BenchDaemon;
  * starts STOCKADED on it and waits until it listens (its READY=1 on a
  * notify socket of ours). STOCKADE is the client binary (stockade run
  * --connect, stockade journal show). The daemon gets SIGTERM when we die.
- * Returns NULL on failure; whatever was started is stopped again. */
-BenchDaemon *bench_daemon_start(const char *stockaded, const char *stockade, const char *dir);
+ * Its one tenant (uid 0) may use the profile default, and extra_profile
+ * (a path) unless NULL. Returns NULL on failure; whatever was started is
+ * stopped again. */
+BenchDaemon *bench_daemon_start(const char *stockaded, const char *stockade, const char *dir,
+                                const char *extra_profile);
 
 const char *bench_daemon_socket(const BenchDaemon *d);
 pid_t bench_daemon_pid(const BenchDaemon *d);

@@ -6,11 +6,19 @@
  *   stockade    stockade run --embedded -- /bin/true       (journaled, into a temporary journal)
  *   stk-nojrnl  stockade run --embedded --no-journal -- /bin/true
  *                                                           (also the row net-none: network mode none)
+ *   stk-noshape stockade run --embedded --profile <default with observe.shape: false> -- /bin/true
+ *                                                           (journaled: what recording the shape costs)
  *   bwrap       bwrap --unshare-all ... -- /bin/true        (only when bwrap is on PATH)
  *   net-allow   stockade run --embedded --no-journal --profile <allowlist profile> --net-pool ...
  *               --dns-upstream 127.0.0.1:53 -- /bin/true   (unless --no-net)
  *   daemon      stockade run --connect SOCK -- /bin/true   (when $STOCKADED is set: through a
  *               stockaded of our own, journaled into its own temporary journal)
+ *   dmn-noshape the same with the profile of stk-noshape
+ *
+ * The default profile records each task's shape (observe.shape); the
+ * -noshape rows show what that costs a start, embedded (the programs
+ * linked for the one task) and through the daemon (which keeps them
+ * linked).
  *
  * The in-process variants say --embedded, so that a stockaded listening on
  * the default socket (or $STOCKADE_SOCKET) can never take their runs.
@@ -122,7 +130,7 @@ extern char **environ;
 #define THROUGHPUT_TASKS 200      /* per client count ... */
 #define THROUGHPUT_MAX_S 20.0     /* ... or this long, whichever first */
 
-enum { V_BARE, V_STOCKADE, V_NOJOURNAL, V_BWRAP, V_NETALLOW, V_DAEMON, V_MAX };
+enum { V_BARE, V_STOCKADE, V_NOJOURNAL, V_NOSHAPE, V_BWRAP, V_NETALLOW, V_DAEMON, V_DMN_NOSHAPE, V_MAX };
 
 struct stats {
         double p50, p95, p99, mean;
@@ -675,7 +683,8 @@ int main(int argc, char **argv) {
         char tmp_dir[] = "/tmp/bench-startup.XXXXXX";
         char journal_dir[sizeof tmp_dir + 16], profile_path[sizeof tmp_dir + 16], daemon_dir[sizeof tmp_dir + 16];
         char res_stockade[sizeof tmp_dir + 32], res_nojournal[sizeof tmp_dir + 32], res_netallow[sizeof tmp_dir + 32];
-        char res_daemon[sizeof tmp_dir + 32];
+        char res_daemon[sizeof tmp_dir + 32], res_noshape[sizeof tmp_dir + 32], res_dmn_noshape[sizeof tmp_dir + 32];
+        char noshape_path[sizeof tmp_dir + 16];
         if (!mkdtemp(tmp_dir)) {
                 fprintf(stderr, "bench-startup: mkdtemp: %s\n", strerror(errno));
                 free(stockade);
@@ -690,9 +699,23 @@ int main(int argc, char **argv) {
         (void) snprintf(res_netallow, sizeof res_netallow, "%s/result-netallow.json", tmp_dir);
         (void) snprintf(daemon_dir, sizeof daemon_dir, "%s/daemon", tmp_dir);
         (void) snprintf(res_daemon, sizeof res_daemon, "%s/result-daemon.json", tmp_dir);
+        (void) snprintf(res_noshape, sizeof res_noshape, "%s/result-noshape.json", tmp_dir);
+        (void) snprintf(res_dmn_noshape, sizeof res_dmn_noshape, "%s/result-dmn-noshape.json", tmp_dir);
+        (void) snprintf(noshape_path, sizeof noshape_path, "%s/noshape.yaml", tmp_dir);
         if (mkdir(journal_dir, 0700) < 0) {
                 fprintf(stderr, "bench-startup: mkdir %s: %s\n", journal_dir, strerror(errno));
                 goto out;
+        }
+        {
+                int r = write_file(noshape_path, "version: 1\n"
+                                                 "name: noshape\n"
+                                                 "extends: default\n"
+                                                 "observe:\n"
+                                                 "  shape: false\n");
+                if (r < 0) {
+                        fprintf(stderr, "bench-startup: cannot write %s: %s\n", noshape_path, strerror(-r));
+                        goto out;
+                }
         }
         if (net) {
                 int r = write_file(profile_path,
@@ -711,7 +734,7 @@ int main(int argc, char **argv) {
         }
         /* In our namespaces like every variant; it stops when we exit. */
         if (stockaded) {
-                dmn = bench_daemon_start(stockaded, stockade, daemon_dir);
+                dmn = bench_daemon_start(stockaded, stockade, daemon_dir, noshape_path);
                 if (!dmn) {
                         ret = 1;
                         goto out;
@@ -728,6 +751,10 @@ int main(int argc, char **argv) {
         char *const nojournal_argv[] = { stockade, (char *) "run", (char *) "--embedded", (char *) "--no-journal",
                                          (char *) "--result-json", res_nojournal,
                                          (char *) "--", (char *) "/bin/true", NULL };
+        char *const noshape_argv[] = { stockade, (char *) "run", (char *) "--embedded",
+                                       (char *) "--profile", noshape_path,
+                                       (char *) "--result-json", res_noshape,
+                                       (char *) "--", (char *) "/bin/true", NULL };
         /* --no-journal like net-none (stk-nojrnl), so that the ratio is the network's alone. */
         char *const netallow_argv[] = { stockade, (char *) "run", (char *) "--embedded", (char *) "--no-journal",
                                         (char *) "--profile", profile_path,
@@ -740,6 +767,11 @@ int main(int argc, char **argv) {
                                       dmn ? (char *) bench_daemon_socket(dmn) : (char *) "-",
                                       (char *) "--result-json", res_daemon,
                                       (char *) "--", (char *) "/bin/true", NULL };
+        char *const dmn_noshape_argv[] = { stockade, (char *) "run", (char *) "--connect",
+                                           dmn ? (char *) bench_daemon_socket(dmn) : (char *) "-",
+                                           (char *) "--profile", noshape_path,
+                                           (char *) "--result-json", res_dmn_noshape,
+                                           (char *) "--", (char *) "/bin/true", NULL };
         char *const bwrap_argv[] = {
                 bwrap ? bwrap : (char *) "bwrap",
                 (char *) "--unshare-all", (char *) "--die-with-parent",
@@ -754,11 +786,15 @@ int main(int argc, char **argv) {
                                             .result_json = res_stockade, .enabled = true };
         vs[V_NOJOURNAL] = (struct variant) { .name = "stk-nojrnl", .argv = nojournal_argv,
                                              .result_json = res_nojournal, .enabled = true };
+        vs[V_NOSHAPE] = (struct variant) { .name = "stk-noshape", .argv = noshape_argv,
+                                           .result_json = res_noshape, .enabled = true };
         vs[V_BWRAP] = (struct variant) { .name = "bwrap", .argv = bwrap_argv, .enabled = bwrap != NULL };
         vs[V_NETALLOW] = (struct variant) { .name = "net-allow", .argv = netallow_argv,
                                             .result_json = res_netallow, .enabled = net };
         vs[V_DAEMON] = (struct variant) { .name = "daemon", .argv = daemon_argv,
                                           .result_json = res_daemon, .enabled = dmn != NULL };
+        vs[V_DMN_NOSHAPE] = (struct variant) { .name = "dmn-noshape", .argv = dmn_noshape_argv,
+                                               .result_json = res_dmn_noshape, .enabled = dmn != NULL };
 
         for (int k = 0; k < V_MAX; k++) {
                 if (!vs[k].enabled)
@@ -808,6 +844,8 @@ int main(int argc, char **argv) {
         printf("  stockade:   %s run --embedded --result-json FILE -- /bin/true   (journal: %s)\n", stockade,
                journal_dir);
         printf("  stk-nojrnl: %s run --embedded --no-journal --result-json FILE -- /bin/true\n", stockade);
+        printf("  stk-noshape: %s run --embedded --profile %s --result-json FILE -- /bin/true   (observe.shape: false)\n",
+               stockade, noshape_path);
         if (bwrap)
                 printf("  bwrap:      %s --unshare-all --die-with-parent --ro-bind / / --dev /dev --proc /proc -- /bin/true\n",
                        bwrap);
@@ -892,7 +930,7 @@ int main(int argc, char **argv) {
                 }
 
         printf("\nend-to-end (spawn to reaped)\n");
-        printf("%-10s %9s %9s %9s %9s %10s %10s", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
+        printf("%-11s %9s %9s %9s %9s %10s %10s", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
                "p50/bare", "p95/bare");
         if (bwrap)
                 printf(" %10s %10s", "p50/bwrap", "p95/bwrap");
@@ -902,7 +940,7 @@ int main(int argc, char **argv) {
 
                 if (!v->enabled)
                         continue;
-                printf("%-10s %9.3f %9.3f %9.3f %9.3f", v->name, v->e2e.p50, v->e2e.p95, v->e2e.p99, v->e2e.mean);
+                printf("%-11s %9.3f %9.3f %9.3f %9.3f", v->name, v->e2e.p50, v->e2e.p95, v->e2e.p99, v->e2e.mean);
                 print_ratio(v->e2e.p50, vs[V_BARE].e2e.p50);
                 print_ratio(v->e2e.p95, vs[V_BARE].e2e.p95);
                 if (bwrap) {
@@ -913,15 +951,26 @@ int main(int argc, char **argv) {
         }
 
         printf("\nstartup_ms (stockade's own: start of `stockade run` to the task's execve)\n");
-        printf("%-10s %9s %9s %9s %9s\n", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms");
+        printf("%-11s %9s %9s %9s %9s\n", "variant", "p50_ms", "p95_ms", "p99_ms", "mean_ms");
         for (int k = 0; k < V_MAX; k++) {
                 const struct variant *v = &vs[k];
 
                 if (v->enabled && v->result_json)
-                        printf("%-10s %9.3f %9.3f %9.3f %9.3f\n", v->name, v->st.p50, v->st.p95, v->st.p99, v->st.mean);
+                        printf("%-11s %9.3f %9.3f %9.3f %9.3f\n", v->name, v->st.p50, v->st.p95, v->st.p99, v->st.mean);
         }
 
         double journal_pct = (ratio(vs[V_STOCKADE].st.p50, vs[V_NOJOURNAL].st.p50) - 1) * 100;
+        {
+                const struct variant *on = &vs[V_STOCKADE], *off = &vs[V_NOSHAPE];
+
+                printf("\nobserve.shape (default on) vs off, both journaled: what recording costs a start\n");
+                printf("%-12s %14s %14s\n", "", "e2e_p50_ms", "startup_p50_ms");
+                printf("%-12s %+14.3f %+14.3f\n", "embedded", on->e2e.p50 - off->e2e.p50, on->st.p50 - off->st.p50);
+                if (dmn)
+                        printf("%-12s %+14.3f %+14.3f   (the daemon keeps the programs linked)\n", "daemon",
+                               vs[V_DAEMON].e2e.p50 - vs[V_DMN_NOSHAPE].e2e.p50,
+                               vs[V_DAEMON].st.p50 - vs[V_DMN_NOSHAPE].st.p50);
+        }
         double net_st = 0, net_e2e = 0;
         if (net) {
                 const struct variant *none = &vs[V_NOJOURNAL], *allow = &vs[V_NETALLOW];
@@ -981,6 +1030,10 @@ int main(int argc, char **argv) {
         }
         printf("bench startup journal_overhead_startup_p50=%+.1f%% (target < %.0f%%)\n", journal_pct,
                JOURNAL_OVERHEAD_TARGET_PCT);
+        printf("bench startup shape_cost_embedded_startup_p50_ms=%+.3f\n", vs[V_STOCKADE].st.p50 - vs[V_NOSHAPE].st.p50);
+        if (dmn)
+                printf("bench startup shape_cost_daemon_startup_p50_ms=%+.3f\n",
+                       vs[V_DAEMON].st.p50 - vs[V_DMN_NOSHAPE].st.p50);
         if (net) {
                 printf("bench startup net-none p50_ms=%.3f startup_p50_ms=%.3f (= stk-nojrnl)\n",
                        vs[V_NOJOURNAL].e2e.p50, vs[V_NOJOURNAL].st.p50);

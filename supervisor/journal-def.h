@@ -9,9 +9,11 @@
  * journal-000002.jsonl, ... Each holds JSON Lines: one record a line, '\n'
  * terminated, UTF-8, at most JOURNAL_LINE_MAX bytes.
  *
- * Record layout (schema version 1). json-c keeps insertion order, so the
- * writer adds the keys in exactly this order and serialises the object once
- * with JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE:
+ * Record layout (schema version 1): the bytes json-c gives for one object
+ * holding the keys in exactly this order (it keeps insertion order),
+ * serialised once with JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE.
+ * The writer serialises only the event fields with json-c and writes the
+ * keys it adds around them the same way (journal-record.c):
  *
  *   {"v":1,"seq":N,"ts":"...","request_id":"..."|null,"type":"...",
  *    <event fields, in the caller's order>,"prev":"<64 hex>","hash":"<64 hex>"}

@@ -38,7 +38,8 @@ int journal_record_peek(const char *line, size_t len, uint64_t *ret_seq, char re
 
 /* Builds one line, '\n' terminated, in the documented key order. Refuses
  * fields that use a reserved key (-EINVAL) and lines over JOURNAL_LINE_MAX
- * (-E2BIG). Does not take ownership of fields. */
+ * (-E2BIG). Does not take ownership of fields (json-c keeps its
+ * serialisation in it until it is freed). */
 int journal_record_build(uint64_t seq, const char *ts, const char *request_id, const char *type,
                          struct json_object *fields, const char *prev, char **ret_line, size_t *ret_len,
                          char ret_hash[65]);

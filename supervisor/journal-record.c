@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The canonical form of a record (journal-def.h, stockade-journal(5)). */
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,73 +121,146 @@ static bool key_reserved(const char *k) {
         return false;
 }
 
-static int add(json_object *o, const char *k, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, k, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
+/* Where a line is written; p NULL counts the bytes only. */
+typedef struct Out {
+        char *p;
+        size_t n;
+} Out;
+
+static void out_bytes(Out *o, const char *s, size_t len) {
+        if (o->p)
+                memcpy(o->p + o->n, s, len);
+        o->n += len;
+}
+
+static void out_str(Out *o, const char *s) {
+        out_bytes(o, s, strlen(s));
+}
+
+static void out_uint(Out *o, uint64_t u) {
+        char num[24];
+        (void) snprintf(num, sizeof num, "%" PRIu64, u);
+        out_str(o, num);
+}
+
+/* A JSON string exactly as json-c writes it with
+ * JSON_C_TO_STRING_NOSLASHESCAPE: the short escapes, \u00xx for the other
+ * control characters, every other byte as it is (test-journal compares the
+ * two for every byte). */
+static void out_json_string(Out *o, const char *s) {
+        static const char hex[] = "0123456789abcdef";
+
+        out_bytes(o, "\"", 1);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                const char *esc = NULL;
+                switch (*p) {
+                case '"':
+                        esc = "\\\"";
+                        break;
+                case '\\':
+                        esc = "\\\\";
+                        break;
+                case '\b':
+                        esc = "\\b";
+                        break;
+                case '\f':
+                        esc = "\\f";
+                        break;
+                case '\n':
+                        esc = "\\n";
+                        break;
+                case '\r':
+                        esc = "\\r";
+                        break;
+                case '\t':
+                        esc = "\\t";
+                        break;
+                default:
+                        break;
+                }
+                if (esc)
+                        out_bytes(o, esc, 2);
+                else if (*p < 0x20) {
+                        char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+                        out_bytes(o, u, sizeof u);
+                } else
+                        out_bytes(o, (const char *) p, 1);
         }
-        return 0;
+        out_bytes(o, "\"", 1);
+}
+
+/* The canonical bytes: the keys we add, written as json-c writes them, then
+ * the event fields' own serialisation (body, without its braces), then prev. */
+static void out_canonical(Out *o, uint64_t seq, const char *ts, const char *request_id, const char *type,
+                          const char *body, size_t body_len, const char *prev) {
+        out_str(o, "{\"" JOURNAL_KEY_V "\":");
+        out_uint(o, JOURNAL_SCHEMA_VERSION);
+        out_str(o, ",\"" JOURNAL_KEY_SEQ "\":");
+        out_uint(o, seq);
+        out_str(o, ",\"" JOURNAL_KEY_TS "\":");
+        out_json_string(o, ts);
+        out_str(o, ",\"" JOURNAL_KEY_REQUEST_ID "\":");
+        if (request_id)
+                out_json_string(o, request_id);
+        else
+                out_str(o, "null");
+        out_str(o, ",\"" JOURNAL_KEY_TYPE "\":");
+        out_json_string(o, type);
+        if (body_len > 0) {
+                out_bytes(o, ",", 1);
+                out_bytes(o, body, body_len);
+        }
+        out_str(o, ",\"" JOURNAL_KEY_PREV "\":\"");
+        out_bytes(o, prev, JOURNAL_HASH_HEX_LEN);
+        out_str(o, "\"}");
 }
 
 int journal_record_build(uint64_t seq, const char *ts, const char *request_id, const char *type,
                          json_object *fields, const char *prev, char **ret_line, size_t *ret_len,
                          char ret_hash[65]) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
         _cleanup_free_ char *line = NULL;
-        const char *s;
-        size_t n;
+        const char *body = NULL;
+        size_t body_len = 0, n;
+        Out o = {};
         char hex[65];
-        int r;
 
-        if (!type || !*type || !prev || !is_hex64(prev) || seq < 1 || seq > INT64_MAX)
+        if (!ts || !type || !*type || !prev || !is_hex64(prev) || seq < 1 || seq > INT64_MAX)
                 return -EINVAL;
         if (fields && !json_object_is_type(fields, json_type_object))
                 return -EINVAL;
-        o = json_object_new_object();
-        if (!o)
-                return -ENOMEM;
-        if ((r = add(o, JOURNAL_KEY_V, json_object_new_int(JOURNAL_SCHEMA_VERSION))) < 0 ||
-            (r = add(o, JOURNAL_KEY_SEQ, json_object_new_int64((int64_t) seq))) < 0 ||
-            (r = add(o, JOURNAL_KEY_TS, json_object_new_string(ts))) < 0)
-                return r;
-        /* json-c stores a NULL value as JSON null. */
-        if (json_object_object_add(o, JOURNAL_KEY_REQUEST_ID,
-                                   request_id ? json_object_new_string(request_id) : NULL) < 0)
-                return -ENOMEM;
-        if (request_id && !json_object_object_get(o, JOURNAL_KEY_REQUEST_ID))
-                return -ENOMEM;
-        if ((r = add(o, JOURNAL_KEY_TYPE, json_object_new_string(type))) < 0)
-                return r;
         if (fields) {
                 json_object_object_foreach(fields, k, v) {
+                        (void) v;
                         if (key_reserved(k))
                                 return -EINVAL;
-                        if (json_object_object_add(o, k, json_object_get(v)) < 0) {
-                                json_object_put(v);
-                                return -ENOMEM;
-                        }
                 }
+                /* Only the caller's object goes through json-c. Wrapping it
+                 * in an object of our own cost more objects and a copy of
+                 * every key: garbage that a run's sandbox init then walks,
+                 * at a copy-on-write fault a page (tests/bench/startup). */
+                body = json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+                if (!body)
+                        return -ENOMEM;
+                body_len = strlen(body);
+                if (body_len < 2 || body[0] != '{' || body[body_len - 1] != '}')
+                        return -EINVAL;
+                body++;
+                body_len -= 2;
         }
-        if ((r = add(o, JOURNAL_KEY_PREV, json_object_new_string(prev))) < 0)
-                return r;
 
-        s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s)
-                return -ENOMEM;
-        n = strlen(s);
-        if (n < 2 || s[n - 1] != '}')
-                return -EINVAL;
+        out_canonical(&o, seq, ts, request_id, type, body, body_len, prev);
+        n = o.n;
         if (n + JOURNAL_HASH_SUFFIX_LEN > JOURNAL_LINE_MAX)
                 return -E2BIG;
-        (void) sha256_hex(s, n, hex);
-
         /* The line: the canonical bytes minus their '}', then ,"hash":"<hex>"}\n */
         line = malloc(n - 1 + JOURNAL_HASH_SUFFIX_LEN + 2);
         if (!line)
                 return -ENOMEM;
-        memcpy(line, s, n - 1);
+        o = (Out) { .p = line };
+        out_canonical(&o, seq, ts, request_id, type, body, body_len, prev);
+        assert(o.n == n);
+        (void) sha256_hex(line, n, hex);
+
         (void) snprintf(line + n - 1, JOURNAL_HASH_SUFFIX_LEN + 2, JOURNAL_HASH_SUFFIX_PREFIX "%s\"}\n", hex);
         *ret_len = n - 1 + JOURNAL_HASH_SUFFIX_LEN + 1;
         *ret_line = TAKE_PTR(line);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "basic/sha256.h"
 #include "check-main.h"
 #include "journal-internal.h"
 #include "journal.h"
@@ -204,6 +205,69 @@ START_TEST(test_canonical) {
         json_object_object_add(f, "seq", json_object_new_int(3));
         ck_assert_int_eq(journal_record_build(1, "x", NULL, "t", f, ZERO, &line, &len, hash), -EINVAL);
         json_object_put(f);
+}
+END_TEST
+
+/* The line as the writer used to make it: one json-c object holding every
+ * key, serialised once. journal_record_build() must give the same bytes. */
+static char *line_via_json_c(uint64_t seq, const char *ts, const char *request_id, const char *type,
+                             json_object *f, const char *prev) {
+        json_object *o = json_object_new_object();
+        char *canon, hex[65], *line = NULL;
+
+        json_object_object_add(o, "v", json_object_new_int(1));
+        json_object_object_add(o, "seq", json_object_new_int64((int64_t) seq));
+        json_object_object_add(o, "ts", json_object_new_string(ts));
+        json_object_object_add(o, "request_id", request_id ? json_object_new_string(request_id) : NULL);
+        json_object_object_add(o, "type", json_object_new_string(type));
+        if (f) {
+                json_object_object_foreach(f, k, v)
+                        json_object_object_add(o, k, json_object_get(v));
+        }
+        json_object_object_add(o, "prev", json_object_new_string(prev));
+        canon = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        ck_assert_ptr_nonnull(canon);
+        (void) sha256_hex(canon, strlen(canon), hex);
+        canon[strlen(canon) - 1] = 0;
+        ck_assert_int_ge(asprintf(&line, "%s,\"hash\":\"%s\"}\n", canon, hex), 0);
+        free(canon);
+        return line;
+}
+
+static void build_matches(uint64_t seq, const char *ts, const char *request_id, const char *type, json_object *f) {
+        char *line = NULL, *want, hash[65];
+        size_t len;
+
+        ck_assert_int_eq(journal_record_build(seq, ts, request_id, type, f, ZERO, &line, &len, hash), 0);
+        want = line_via_json_c(seq, ts, request_id, type, f, ZERO);
+        ck_assert_str_eq(line, want);
+        ck_assert_uint_eq(len, strlen(want));
+        ck_assert(journal_record_hash_ok(line, len - 1, NULL));
+        free(want);
+        free(line);
+}
+
+START_TEST(test_build_matches_json_c) {
+        json_object *f = json_object_new_object(), *empty = json_object_new_object(), *g;
+        char s[4];
+
+        json_object_object_add(f, "argv", json_object_new_string("/bin/true"));
+        json_object_object_add(f, "policy_ms", json_object_new_double(0.0421));
+        json_object_object_add(f, "nothing", NULL);
+        g = json_object_new_array();
+        json_object_array_add(g, json_object_new_string("a/b\"c\\\x01\x7f\xc3\xa9"));
+        json_object_object_add(f, "list", g);
+        build_matches(1, "2026-11-26T19:30:01.123456Z", "req-1", "admission", f);
+        build_matches(INT64_MAX, "2026-11-26T19:30:01.123456Z", NULL, "exit", NULL);
+        build_matches(7, "2026-11-26T19:30:01.123456Z", NULL, "exit", empty);
+        /* Every byte, escaped or not, in each string the journal writes itself. */
+        for (int c = 1; c < 256; c++) {
+                (void) snprintf(s, sizeof s, "x%cy", c);
+                build_matches(2, s, s, s, f);
+        }
+        json_object_put(f);
+        json_object_put(empty);
 }
 END_TEST
 
@@ -589,6 +653,7 @@ static Suite *journal_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_canonical);
+        tcase_add_test(tc, test_build_matches_json_c);
         tcase_add_test(tc, test_roundtrip);
         tcase_add_test(tc, test_refuse_open_dir);
         tcase_add_test(tc, test_rotation);

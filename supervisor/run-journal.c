@@ -18,6 +18,13 @@ static void take(json_object *from, json_object *to, const char *const *keys) {
         }
 }
 
+/* Adds without copying key, which must outlive o: each copy was one more
+ * small chunk of garbage for the sandbox init to walk, at a copy-on-write
+ * fault a page, when the admission record is freed just before clone. */
+static void add_key_ref(json_object *o, const char *key, json_object *v) {
+        (void) json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static int append(Journal *j, const char *type, const SandboxSpec *spec, json_object *rec) {
         int r = journal_append(j, type, spec->request_id, rec, NULL);
         if (r < 0)
@@ -32,17 +39,18 @@ int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenan
 
         if (!rec)
                 return -ENOMEM;
-        (void) json_object_object_add(rec, "decision", json_object_new_string(allowed ? "allow" : "deny"));
-        (void) json_object_object_add(rec, "reason", json_object_new_string(reason));
-        (void) json_object_object_add(rec, "tenant", json_object_new_string(tenant));
-        (void) json_object_object_add(rec, "policy_ms", json_object_new_double(policy_ms));
+        add_key_ref(rec, "decision", json_object_new_string(allowed ? "allow" : "deny"));
+        add_key_ref(rec, "reason", json_object_new_string(reason));
+        add_key_ref(rec, "tenant", json_object_new_string(tenant));
+        add_key_ref(rec, "policy_ms", json_object_new_double(policy_ms));
         sandbox_request_add_json(spec, rec);
         if (extra) {
+                /* extra, and so its keys, outlives rec */
                 json_object_object_foreach(extra, k, v)
-                        (void) json_object_object_add(rec, k, json_object_get(v));
+                        add_key_ref(rec, k, json_object_get(v));
         }
         /* Evidence of how well the evidence itself is kept. */
-        (void) json_object_object_add(rec, "journal_append_only", json_object_new_boolean(journal_append_only(j)));
+        add_key_ref(rec, "journal_append_only", json_object_new_boolean(journal_append_only(j)));
         return append(j, "admission", spec, rec);
 }
 

@@ -114,7 +114,9 @@ static int tail_scan(int fd, Tail *ret) {
         Tail t = {};
         struct stat st;
         uint64_t end;
-        char last;
+        char window[4096], *nl;
+        size_t w, e;
+        ssize_t k;
         int r;
 
         if (fstat(fd, &st) < 0)
@@ -125,10 +127,28 @@ static int tail_scan(int fd, Tail *ret) {
                 *ret = t;
                 return 0;
         }
-        if (pread(fd, &last, 1, (off_t) (t.size - 1)) != 1)
-                return -EIO;
-        t.ends_newline = last == '\n';
+        /* One read for the common case, a last line as we write them that
+         * fits in the window; anything else is walked below. */
+        w = t.size < sizeof window ? (size_t) t.size : sizeof window;
+        k = pread(fd, window, w, (off_t) (t.size - w));
+        if (k < 0)
+                return -errno;
+        if ((size_t) k != w)
+                return -EIO; /* the file shrank: someone truncated it */
+        t.ends_newline = window[w - 1] == '\n';
         end = t.ends_newline ? t.size - 1 : t.size;
+        e = t.ends_newline ? w - 1 : w;
+        nl = memrchr(window, '\n', e);
+        if (nl || w == t.size) {
+                size_t start = nl ? (size_t) (nl - window) + 1 : 0;
+                if (journal_record_peek(window + start, e - start, &t.seq, t.hash) >= 0) {
+                        t.valid = true;
+                        t.valid_end = t.size;
+                        t.unterminated_ok = !t.ends_newline;
+                        *ret = t;
+                        return 0;
+                }
+        }
 
         for (;;) {
                 _cleanup_free_ char *line = NULL;

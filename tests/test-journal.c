@@ -524,6 +524,45 @@ START_TEST(test_torn_tail_recovery) {
 }
 END_TEST
 
+START_TEST(test_long_last_record) {
+        /* A last record longer than the window tail_scan() reads at once:
+         * reopening and appending must still find it and chain onto it,
+         * whole or torn after it. */
+        static const char torn[] = "{\"v\":1,\"seq\":";
+        char *big = malloc(20000);
+        Journal *j = NULL;
+        JournalOptions o = test_opts();
+        JournalVerdict v;
+        bool recovered = true;
+        int fd;
+
+        ck_assert_ptr_nonnull(big);
+        memset(big, 'x', 19999);
+        big[19999] = 0;
+        for (int round = 0; round < 3; round++) {
+                json_object *f = json_object_new_object();
+                json_object_object_add(f, "big", json_object_new_string(big));
+                ck_assert_int_eq(journal_open(jdir, &o, &j, &recovered), 0);
+                ck_assert_int_eq(recovered, round == 2);
+                ck_assert_int_eq(journal_append(j, "audit", "req-1", f, NULL), 0);
+                ck_assert_int_eq(journal_append(j, "audit", "req-1", f, NULL), 0);
+                j = journal_close(j);
+                json_object_put(f);
+                if (round == 1) {
+                        fd = open(seg_path(1), O_WRONLY | O_APPEND | O_CLOEXEC);
+                        ck_assert_int_ge(fd, 0);
+                        ck_assert_int_eq(write(fd, torn, strlen(torn)), (ssize_t) strlen(torn));
+                        close(fd);
+                }
+        }
+        free(big);
+        ck_assert_int_eq(journal_verify(jdir, &v), 0);
+        ck_assert_msg(v.damage == JOURNAL_INTACT, "%s:%llu %s", v.file, (unsigned long long) v.line, v.detail);
+        ck_assert_uint_eq(v.records, 7); /* 3 x 2, and the recovery record */
+        script_agrees(jdir, &v);
+}
+END_TEST
+
 START_TEST(test_append_flag) {
         Journal *j = NULL;
         JournalOptions o = test_opts();
@@ -665,6 +704,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_damage_insert);
         tcase_add_test(tc, test_damage_garbage);
         tcase_add_test(tc, test_torn_tail_recovery);
+        tcase_add_test(tc, test_long_last_record);
         tcase_add_test(tc, test_parallel_writers);
         tcase_add_test(tc, test_append_flag);
         tcase_add_test(tc, test_timestamps);

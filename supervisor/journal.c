@@ -195,6 +195,7 @@ static int tail_scan(int fd, Tail *ret) {
 static int open_segment(Journal *j, unsigned n, bool create) {
         char name[JOURNAL_SEGMENT_NAME_MAX];
         int fd, flags = 0;
+        bool got;
 
         journal_segment_name(n, name);
         fd = openat(j->dirfd, name,
@@ -205,13 +206,16 @@ static int open_segment(Journal *j, unsigned n, bool create) {
                 return -errno;
         if (create)
                 (void) fsync(j->dirfd);
-        if (j->opts.set_append_flag && ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && !(flags & FS_APPEND_FL)) {
+        got = ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0;
+        if (got && !(flags & FS_APPEND_FL) && j->opts.set_append_flag) {
                 flags |= FS_APPEND_FL;
                 if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
                         log_debug_errno(-errno, "journal: cannot set FS_APPEND_FL on %s, ignoring: %m", name);
+                /* What the file says, not what we asked for. */
+                flags = 0;
+                got = ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0;
         }
-        flags = 0;
-        j->append_only = ioctl(fd, FS_IOC_GETFLAGS, &flags) >= 0 && (flags & FS_APPEND_FL);
+        j->append_only = got && (flags & FS_APPEND_FL);
         (void) safe_close(j->segfd);
         j->segfd = fd;
         j->segno = n;

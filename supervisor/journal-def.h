@@ -44,6 +44,13 @@
 #define JOURNAL_SEGMENT_FORMAT "journal-%06u.jsonl"
 #define JOURNAL_SEGMENT_NAME_MAX 32 /* "journal-" + up to 10 digits + ".jsonl" + NUL */
 #define JOURNAL_LOCK_FILE "journal.lock" /* flock(LOCK_EX) around every tail read + write */
+/* journal.lock also holds a hint, written under the lock and not part of
+ * the record format: "<newest segment number, %010u> <the directory's
+ * mtime when that was known, %020lld.%09ld>\n". A writer opening the
+ * journal uses it only while the directory's mtime is the same (no file
+ * added or removed since) and that segment opens, then follows newer
+ * segments as after any rotation; otherwise it lists the directory. Any
+ * other content (an older stockade leaves the file empty) means "list". */
 
 #define JOURNAL_LINE_MAX (1024U * 1024U) /* a longer record is refused (-E2BIG) */
 #define JOURNAL_HASH_HEX_LEN 64

@@ -8,10 +8,13 @@
  * appended), (3) seals a torn tail with a recovery record, (4) rotates when
  * the segment is full, (5) writes the record with one write() on an
  * O_APPEND fd. flock locks belong to the open file description, so threads
- * sharing one Journal must serialise calls themselves. */
+ * sharing one Journal must serialise calls themselves. The lock file also
+ * holds a hint to the newest segment, so that an open need not list the
+ * directory (open_newest_segment()). */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,17 +225,95 @@ static int open_segment(Journal *j, unsigned n, bool create) {
         return 0;
 }
 
+/* The hint in the lock file (journal-def.h): fixed width, so that a
+ * shorter one never leaves bytes of a longer one behind. */
+#define HINT_LEN (10 + 1 + 20 + 1 + 9 + 1)
+
+static void hint_format(char ret[HINT_LEN + 1], unsigned n, const struct timespec *dir_mtime) {
+        (void) snprintf(ret, HINT_LEN + 1, "%010u %020lld.%09ld\n", n, (long long) dir_mtime->tv_sec,
+                        dir_mtime->tv_nsec);
+}
+
+/* Lock held. The newest segment, if the hint was written when the
+ * directory had the mtime it has now. */
+static int hint_read(Journal *j, const struct timespec *dir_mtime, unsigned *ret) {
+        char got[HINT_LEN], want[HINT_LEN + 1];
+        unsigned long n = 0;
+
+        if (pread(j->lockfd, got, sizeof got, 0) != (ssize_t) sizeof got)
+                return -ENODATA;
+        hint_format(want, 0, dir_mtime);
+        if (memcmp(got + 10, want + 10, HINT_LEN - 10) != 0)
+                return -ESTALE;
+        for (size_t i = 0; i < 10; i++) {
+                if (got[i] < '0' || got[i] > '9')
+                        return -EBADMSG;
+                n = n * 10 + (unsigned long) (got[i] - '0');
+        }
+        if (n < 1 || n > UINT_MAX)
+                return -EBADMSG;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+/* Lock held. Records the current segment as the newest one; dir_mtime
+ * must have been read before the segments were listed, so that any change
+ * after that makes the hint stale rather than wrong. NULL: the directory's
+ * mtime now, for a segment we just created or catch_up() found (a newer
+ * one would be found the same way). */
+static void hint_write(Journal *j, const struct timespec *dir_mtime) {
+        char buf[HINT_LEN + 1];
+        struct stat st;
+
+        if (!dir_mtime) {
+                if (fstat(j->dirfd, &st) < 0)
+                        return; /* the hint stays stale: the next open lists */
+                dir_mtime = &st.st_mtim;
+        }
+        hint_format(buf, j->segno, dir_mtime);
+        if (pwrite(j->lockfd, buf, HINT_LEN, 0) != HINT_LEN)
+                log_debug_errno(errno > 0 ? -errno : -EIO, "journal: cannot write the segment hint, ignoring: %m");
+}
+
+/* Lock held: opens the newest segment, creating the first. Listing the
+ * directory cost more than the rest of an open (cold readdir code in the
+ * kernel and here, on every `stockade run`), so the hint is used while the
+ * directory's mtime says that no file was added or removed since it was
+ * written; a rotation by another writer after that is followed by
+ * catch_up(). Anything else falls back to listing. */
+static int open_newest_segment(Journal *j, const struct timespec *dir_mtime) {
+        _cleanup_free_ unsigned *segs = NULL;
+        unsigned hint;
+        int r, n;
+
+        if (hint_read(j, dir_mtime, &hint) >= 0) {
+                r = open_segment(j, hint, false);
+                if (r != -ENOENT)
+                        return r;
+        }
+        n = journal_segments_list(j->dirfd, &segs);
+        if (n < 0)
+                return n;
+        r = open_segment(j, n > 0 ? segs[n - 1] : 1, n == 0);
+        if (r < 0)
+                return r;
+        hint_write(j, n > 0 ? dir_mtime : NULL);
+        return 0;
+}
+
 /* Another process may have rotated: follow to the newest segment. */
 static int catch_up(Journal *j) {
-        for (;;) {
+        for (bool moved = false;; moved = true) {
                 char name[JOURNAL_SEGMENT_NAME_MAX];
                 int r;
 
                 journal_segment_name(j->segno + 1, name);
                 if (faccessat(j->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno == ENOENT)
-                                return 0;
-                        return -errno;
+                        if (errno != ENOENT)
+                                return -errno;
+                        if (moved) /* the hint was behind: the next open need not follow too */
+                                hint_write(j, NULL);
+                        return 0;
                 }
                 r = open_segment(j, j->segno + 1, false);
                 if (r < 0)
@@ -431,6 +512,7 @@ static int rotate(Journal *j, Tail *t) {
         r = open_segment(j, j->segno + 1, true);
         if (r < 0)
                 return r;
+        hint_write(j, NULL);
         /* The new segment is empty; the chain continues from t's seq and hash. */
         t->size = 0;
         t->valid = false;
@@ -507,11 +589,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Journal *, journal_close);
 
 int journal_open(const char *dir, const JournalOptions *opts, Journal **ret, bool *ret_recovered) {
         _cleanup_(journal_closep) Journal *j = NULL;
-        _cleanup_free_ unsigned *segs = NULL;
         bool recovered = false;
         struct stat st;
         Tail t;
-        int r, n;
+        int r;
 
         if (!ret)
                 return -EINVAL;
@@ -562,11 +643,7 @@ int journal_open(const char *dir, const JournalOptions *opts, Journal **ret, boo
         r = lock_journal(j);
         if (r < 0)
                 return r;
-        n = journal_segments_list(j->dirfd, &segs);
-        if (n < 0)
-                r = n;
-        else
-                r = open_segment(j, n > 0 ? segs[n - 1] : 1, n == 0);
+        r = open_newest_segment(j, &st.st_mtim);
         if (r >= 0)
                 r = prepare_tail(j, &t, &recovered);
         if (r >= 0 && recovered)

@@ -563,6 +563,117 @@ START_TEST(test_long_last_record) {
 }
 END_TEST
 
+/* The hint in journal.lock as journal.c writes it, for the directory's
+ * mtime now (mtime_now) or one that is not its mtime. */
+static void put_hint(unsigned seg, bool mtime_now) {
+        char path[PATH_MAX + 32], buf[64];
+        struct stat st;
+        int fd;
+
+        ck_assert_int_eq(stat(jdir, &st), 0);
+        if (!mtime_now)
+                st.st_mtim.tv_sec--;
+        (void) snprintf(buf, sizeof buf, "%010u %020lld.%09ld\n", seg, (long long) st.st_mtim.tv_sec,
+                        st.st_mtim.tv_nsec);
+        (void) snprintf(path, sizeof path, "%s/journal.lock", jdir);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pwrite(fd, buf, strlen(buf), 0), (ssize_t) strlen(buf));
+        close(fd);
+}
+
+/* One record through a fresh open; it must land in the newest segment and
+ * continue the chain. */
+static void append_lands_last(uint64_t *records) {
+        JournalOptions o = test_opts();
+        Journal *j = NULL;
+        JournalVerdict v;
+        unsigned *segs = NULL;
+        uint64_t seq = 0;
+        char want[64], path[PATH_MAX + 32], *last = NULL;
+        unsigned hint = 0;
+        int dfd, n;
+        FILE *f;
+
+        o.segment_max_bytes = 1024 * 1024;
+        ck_assert_int_eq(journal_open(jdir, &o, &j, NULL), 0);
+        ck_assert_int_eq(journal_append(j, "hinted", NULL, NULL, &seq), 0);
+        j = journal_close(j);
+        ck_assert_uint_eq(seq, *records + 1);
+        *records = seq;
+
+        dfd = open(jdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(dfd, 0);
+        n = journal_segments_list(dfd, &segs);
+        close(dfd);
+        ck_assert_int_gt(n, 0);
+        f = fopen(seg_path(segs[n - 1]), "re");
+        ck_assert_ptr_nonnull(f);
+        for (size_t cap = 0; getline(&last, &cap, f) > 0;)
+                ;
+        fclose(f);
+        (void) snprintf(want, sizeof want, "{\"v\":1,\"seq\":%llu,", (unsigned long long) seq);
+        ck_assert_msg(strncmp(last, want, strlen(want)) == 0, "%s", last);
+        free(last);
+
+        /* ... and the hint names it for the next open. */
+        (void) snprintf(path, sizeof path, "%s/journal.lock", jdir);
+        f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fscanf(f, "%u", &hint), 1);
+        fclose(f);
+        ck_assert_uint_eq(hint, segs[n - 1]);
+        free(segs);
+
+        ck_assert_int_eq(journal_verify(jdir, &v), 0);
+        ck_assert_msg(v.damage == JOURNAL_INTACT, "%s:%llu %s", v.file, (unsigned long long) v.line, v.detail);
+        ck_assert_uint_eq(v.records, *records);
+}
+
+START_TEST(test_segment_hint) {
+        /* A hint is never taken on trust: stale, wrong or garbage, the
+         * record still goes to the newest segment. */
+        JournalOptions o = test_opts();
+        Journal *j = NULL;
+        JournalVerdict v;
+        uint64_t records;
+        char path[PATH_MAX + 32];
+        int fd;
+
+        o.segment_max_bytes = 1024;
+        ck_assert_int_eq(journal_open(jdir, &o, &j, NULL), 0);
+        for (int i = 0; i < 30; i++) {
+                json_object *f = fields(i);
+                ck_assert_int_eq(journal_append(j, "audit", NULL, f, NULL), 0);
+                json_object_put(f);
+        }
+        j = journal_close(j);
+        ck_assert_int_eq(journal_verify(jdir, &v), 0);
+        ck_assert_uint_gt(v.segments, 3);
+        records = v.records;
+
+        append_lands_last(&records);                /* as rotation left it */
+        put_hint(1, true);                          /* another writer rotated since */
+        append_lands_last(&records);
+        put_hint((unsigned) v.segments + 5, true);  /* the hinted segment is gone */
+        append_lands_last(&records);
+        put_hint(2, false);                         /* the directory changed since */
+        append_lands_last(&records);
+        (void) snprintf(path, sizeof path, "%s/journal.lock", jdir);
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "garbage\n", 8), 8);
+        close(fd);
+        append_lands_last(&records);
+        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);    /* as an older stockade leaves it */
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        append_lands_last(&records);
+        ck_assert_int_eq(journal_verify(jdir, &v), 0);
+        script_agrees(jdir, &v);
+}
+END_TEST
+
 START_TEST(test_append_flag) {
         Journal *j = NULL;
         JournalOptions o = test_opts();
@@ -640,6 +751,12 @@ START_TEST(test_parallel_writers) {
                                 if (journal_append(j, "test", "req-par", f, NULL) < 0)
                                         _exit(3);
                                 json_object_put(f);
+                                /* Opens too race with rotations (the segment hint). */
+                                if (i % 100 == 99) {
+                                        j = journal_close(j);
+                                        if (journal_open(jdir, &o, &j, NULL) < 0)
+                                                _exit(2);
+                                }
                         }
                         (void) journal_close(j);
                         _exit(0);
@@ -705,6 +822,7 @@ static Suite *journal_suite(void) {
         tcase_add_test(tc, test_damage_garbage);
         tcase_add_test(tc, test_torn_tail_recovery);
         tcase_add_test(tc, test_long_last_record);
+        tcase_add_test(tc, test_segment_hint);
         tcase_add_test(tc, test_parallel_writers);
         tcase_add_test(tc, test_append_flag);
         tcase_add_test(tc, test_timestamps);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,16 +67,15 @@ static int store(const char *dir, const char *kind, const char *sha, const void 
 }
 
 int journal_store_profile(const char *dir, const Profile *p) {
-        char name[128];
+        char name[128], path[PATH_MAX];
         _cleanup_free_ char *yaml = NULL;
-        _cleanup_close_ int dfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 
-        if (dfd < 0)
-                return -errno;
-        /* The common case costs one lookup, not a YAML emission. */
+        /* The common case, every run of a profile after its first, costs
+         * one lookup: no YAML emission, not even an open of the directory. */
         if (object_name("profiles", p->sha256, name, sizeof name) < 0)
                 return -EINVAL;
-        if (faccessat(dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+        if ((size_t) snprintf(path, sizeof path, "%s/%s", dir, name) < sizeof path &&
+            faccessat(AT_FDCWD, path, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 return 0;
         yaml = profile_to_yaml(p);
         if (!yaml)

@@ -103,6 +103,7 @@ typedef struct RunRecords {
         const RunAdmission *adm;
         const RunControl *ctl;
         Journal *journal;
+        json_object *admission; /* put once the task runs: run_journal_admission_keep() */
 } RunRecords;
 
 static int records_admit(const SandboxSpec *spec, void *userdata) {
@@ -121,11 +122,14 @@ static int records_admit(const SandboxSpec *spec, void *userdata) {
         if (r < 0)
                 return log_error_errno(r, "cannot keep the profile or code of request %s in the journal: %m",
                                        spec->request_id);
-        return run_journal_admission(rr->journal, spec, a->tenant, true, a->reason, a->policy_ms, a->extra);
+        return run_journal_admission_keep(rr->journal, spec, a->tenant, a->reason, a->policy_ms, a->extra,
+                                          &rr->admission);
 }
 
 static void records_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata) {
         RunRecords *rr = userdata;
+        json_object_put(rr->admission);
+        rr->admission = NULL;
         if (rr->journal)
                 run_journal_started(spec, r, rr->journal);
         if (rr->ctl && rr->ctl->started)
@@ -169,6 +173,7 @@ int run_supervised(Supervisor *sup, RunOptions *opts, const Profile *prof, doubl
         if (records.journal && (run_journal_exit(records.journal, &opts->spec, res) < 0 ||
                                 (opts->journal_fsync != JOURNAL_FSYNC_NEVER && journal_flush(records.journal) < 0)))
                 status = EXIT_WRAPPER_FAILED;
+        json_object_put(records.admission);
         (void) journal_close(records.journal);
         log_debug("request %s: cause %s, status %d, startup %.3f ms, wall %.3f ms", opts->spec.request_id,
                   exit_cause_to_string(res->cause), res->exit_status, res->startup_ms, res->wall_ms);

@@ -18,9 +18,10 @@ static void take(json_object *from, json_object *to, const char *const *keys) {
         }
 }
 
-/* Adds without copying key, which must outlive o: each copy was one more
- * small chunk of garbage for the sandbox init to walk, at a copy-on-write
- * fault a page, when the admission record is freed just before clone. */
+/* Adds without copying key, which must outlive o: records are built on the
+ * way to every task, and each copy was one more allocation and, once the
+ * record was freed, one more chunk of garbage in malloc's bins
+ * (run_journal_admission_keep() says why that matters). */
 static void add_key_ref(json_object *o, const char *key, json_object *v) {
         (void) json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_CONSTANT_KEY);
 }
@@ -33,9 +34,10 @@ static int append(Journal *j, const char *type, const SandboxSpec *spec, json_ob
         return 0;
 }
 
-int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
-                          double policy_ms, json_object *extra) {
+static int admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
+                     double policy_ms, json_object *extra, json_object **ret_record) {
         _cleanup_(json_object_putp) json_object *rec = json_object_new_object();
+        int r;
 
         if (!rec)
                 return -ENOMEM;
@@ -51,7 +53,20 @@ int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenan
         }
         /* Evidence of how well the evidence itself is kept. */
         add_key_ref(rec, "journal_append_only", json_object_new_boolean(journal_append_only(j)));
-        return append(j, "admission", spec, rec);
+        r = append(j, "admission", spec, rec);
+        if (r >= 0 && ret_record)
+                *ret_record = TAKE_PTR(rec);
+        return r;
+}
+
+int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
+                          double policy_ms, json_object *extra) {
+        return admission(j, spec, tenant, allowed, reason, policy_ms, extra, /* ret_record= */ NULL);
+}
+
+int run_journal_admission_keep(Journal *j, const SandboxSpec *spec, const char *tenant, const char *reason,
+                               double policy_ms, json_object *extra, json_object **ret_record) {
+        return admission(j, spec, tenant, /* allowed= */ true, reason, policy_ms, extra, ret_record);
 }
 
 void run_journal_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata) {

@@ -17,6 +17,15 @@ struct json_object;
 int run_journal_admission(Journal *j, const SandboxSpec *spec, const char *tenant, bool allowed, const char *reason,
                           double policy_ms, struct json_object *extra);
 
+/* An allowed admission, for a caller about to clone the sandbox: the
+ * record's objects are not freed here but handed over in *ret_record, for
+ * the caller to put once the task runs, and before extra (whose keys it
+ * shares). Freed just before clone, they were garbage in malloc's bins that
+ * the sandbox init walks, at a copy-on-write fault a page, on its way to
+ * the task (tests/bench/startup). */
+int run_journal_admission_keep(Journal *j, const SandboxSpec *spec, const char *tenant, const char *reason,
+                               double policy_ms, struct json_object *extra, struct json_object **ret_record);
+
 /* A SandboxHooks.started callback; userdata is the Journal. Failures are
  * logged: the exit record still follows. */
 void run_journal_started(const SandboxSpec *spec, const SandboxResult *r, void *userdata);

@@ -220,7 +220,7 @@ enum { EV_SYNC, EV_PIDFD, EV_SIGNAL, EV_TIMEOUT, EV_CPU, EV_LISTENER, EV_STDOUT,
 static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *r, double t_start) {
         _cleanup_close_ int ep = -EBADF, tfd = -EBADF, cfd = -EBADF;
         const SandboxLimits *l = &spec->limits;
-        bool listening = false;
+        bool listening = false, shape_watched = false;
         int e;
 
         ep = epoll_create1(EPOLL_CLOEXEC);
@@ -248,8 +248,6 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
         if (run->net.sn && ((e = epoll_add(ep, supervisor_net_ring_fd(run->net.sn), EV_NET_RING)) < 0 ||
                             (e = epoll_add(ep, supervisor_net_dns_fd(run->net.sn), EV_NET_DNS)) < 0))
                 return e;
-        if (run->shape.task && (e = epoll_add(ep, supervisor_shape_ring_fd(run->shape.ss), EV_SHAPE_RING)) < 0)
-                return e;
         if (run->hooks && run->hooks->control && (e = epoll_add(ep, run->hooks->control_fd, EV_CONTROL)) < 0)
                 return e;
 
@@ -268,6 +266,15 @@ static int observe(Run *run, const SandboxSpec *spec, int sigfd, SandboxResult *
                                 if (run->listener >= 0 && !listening) {
                                         listening = true;
                                         (void) epoll_add(ep, run->listener, EV_LISTENER);
+                                }
+                                /* Events are read (and journaled) once the task
+                                 * runs: before, the supervisor's work would slow
+                                 * init's on a busy machine. They wait in the ring;
+                                 * a task that never starts has them read at the end. */
+                                if (run->got_started && run->shape.task && !shape_watched) {
+                                        shape_watched = true;
+                                        (void) epoll_add(ep, supervisor_shape_ring_fd(run->shape.ss), EV_SHAPE_RING);
+                                        supervisor_shape_dispatch(run->shape.ss);
                                 }
                                 if (evs[i].events & (EPOLLHUP | EPOLLERR))
                                         (void) epoll_ctl(ep, EPOLL_CTL_DEL, run->sync_fd, NULL);
@@ -520,6 +527,15 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 log_warning("observe.shape: cannot %s; the task runs, its record has no shape", r->shape.error);
                 ret = 0;
         }
+        /* Counting starts before clone: the task's cgroup exists, and init
+         * is born into it (CLONE_INTO_CGROUP), so nothing the task does
+         * escapes the count and init need not wait for a go-ahead. */
+        ret = task_shape_attach(&run.shape, run.cg.v2_fd, &what);
+        if (ret < 0) {
+                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
+                ret = 0;
+                goto out;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;
                 set_error(r, "clone", ret, "cannot create the sync socket");
@@ -537,7 +553,7 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         if (run.pid == 0) {
                 InitContext ctx = { .spec = spec, .sources = &src, .sync_fd = sv[1],
-                                    .resolv_conf = allowlist, .wait_ready = allowlist || run.shape.ss,
+                                    .resolv_conf = allowlist, .wait_ready = allowlist,
                                     .out_fd = run.out.write_fd[0], .err_fd = run.out.write_fd[1] };
                 (void) close(sv[0]);
                 sandbox_init_main(&ctx);
@@ -570,15 +586,9 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
                 (void) sync_send(run.sync_fd, &go); /* #1 */
         }
         r->phase_ms[PHASE_CLONE] = monotonic_ms() - t;
-        if (allowlist || run.shape.ss) {
+        if (allowlist) {
                 SyncMsg ready = { .type = SYNC_READY };
-                if (allowlist)
-                        ret = network_wall(&run, r, ready.what, sizeof ready.what);
-                if (ret >= 0) {
-                        ret = task_shape_attach(&run.shape, run.cg.v2_fd, &what);
-                        if (ret < 0)
-                                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
-                }
+                ret = network_wall(&run, r, ready.what, sizeof ready.what);
                 if (ret < 0) {
                         kill_sandbox(&run);
                         (void) waitid(P_PIDFD, (id_t) run.pidfd, &run.init_info, WEXITED);

@@ -11,7 +11,7 @@ typedef struct InitContext {
         const FsviewSources *sources;
         int sync_fd;
         int out_fd, err_fd; /* write ends of the output pipes, or -EBADF: stdio as inherited */
-        bool wait_ready;    /* no exec before SYNC_READY (network wall, shape) */
+        bool wait_ready;    /* no exec before SYNC_READY (the network wall) */
         bool resolv_conf;   /* allowlist mode: /etc/resolv.conf comes with SYNC_READY */
 } InitContext;
 

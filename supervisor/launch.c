@@ -529,12 +529,16 @@ int sandbox_run(Supervisor *s, const SandboxSpec *spec, double t_start, const Sa
         }
         /* Counting starts before clone: the task's cgroup exists, and init
          * is born into it (CLONE_INTO_CGROUP), so nothing the task does
-         * escapes the count and init need not wait for a go-ahead. */
+         * escapes the count and init need not wait for a go-ahead. A map
+         * that refuses the entry (full, say) costs the record its shape,
+         * as above. */
         ret = task_shape_attach(&run.shape, run.cg.v2_fd, &what);
         if (ret < 0) {
-                set_error(r, "observe", ret, "cannot observe the task (%s)", what ? what : "?");
+                (void) snprintf(r->shape.error, sizeof r->shape.error, "%s: %s", what ? what : "observe",
+                                strerror(-ret));
+                log_warning("observe.shape: cannot %s; the task runs, its record has no shape", r->shape.error);
+                task_shape_done(&run.shape, &r->shape);
                 ret = 0;
-                goto out;
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 ret = -errno;

@@ -116,5 +116,64 @@ is "$LINKED" 0 "observe.shape off: no observation program is loaded or linked wh
 is "$(jqget "$T/off.json" .shape)" null "observe.shape off: the result has no shape"
 is "$(recs shape-off 'select(.type == "proc" or .type == "shape")' | wc -l)" 0 "observe.shape off: no proc or shape records"
 
+# ---- a task map that refuses the entry costs the record its shape, not the run
+# fill.py fills the pinned task map with entries of an owner it keeps
+# alive (so no supervisor sweeps them), says "full N", and deletes them
+# again when its stdin closes.
+cat >"$T/fill.py" <<'EOF'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+NR_BPF = 321
+def bpf(cmd, attr):
+    buf = ctypes.create_string_buffer(attr.ljust(128, b"\0"), 128)
+    r = libc.syscall(NR_BPF, cmd, buf, 128)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+def info(fd):
+    out = ctypes.create_string_buffer(128)
+    bpf(15, struct.pack("=IIQ", fd, 128, ctypes.addressof(out)))
+    return struct.unpack_from("=IIIIII", out.raw)  # type id key value max flags
+path = ctypes.create_string_buffer(sys.argv[1].encode())
+tasks = bpf(7, struct.pack("=QII", ctypes.addressof(path), 0, 0))
+owner = bpf(0, struct.pack("=IIIIIII16s", 2, 4, 4, 1, 0, 0, 0, b"shape_owner"))
+owner_id = info(owner)[1]
+value_size = info(tasks)[3]
+value = ctypes.create_string_buffer(struct.pack("=Q", owner_id).ljust(value_size, b"\0"), value_size)
+keys = []
+for k in range(1 << 62, (1 << 62) + 8192):
+    key = ctypes.c_uint64(k)
+    try:
+        bpf(2, struct.pack("=IIQQQ", tasks, 0, ctypes.addressof(key), ctypes.addressof(value), 1))
+    except OSError as e:
+        if e.errno in (7, 28):  # E2BIG, ENOSPC: full
+            break
+        raise
+    keys.append(k)
+print("full", len(keys), flush=True)
+sys.stdin.read()
+for k in keys:
+    key = ctypes.c_uint64(k)
+    bpf(3, struct.pack("=IIQ", tasks, 0, ctypes.addressof(key)))
+EOF
+TASKS_PIN=$(find "${STOCKADE_BPF_DIR:-/nonexistent}" -path '*/shape-*/tasks' 2>/dev/null | head -n 1)
+if [[ -n $TASKS_PIN ]]; then
+        coproc FILL { python3 "$T/fill.py" "$TASKS_PIN" 2>&1; }
+        FILL_IN=${FILL[1]}
+        read -r -t 60 FULL <&"${FILL[0]}"
+        like "$FULL" '^full [0-9]+$' "the pinned task map is filled (${FULL:-no answer})"
+        sbx full --profile "$T/shape-on.yaml" -- /bin/true
+        is "$RC" 0 "a full task map: the task still runs" || show_run
+        like "$(jqget "$J" .shape.error)" 'start observing the task' "... and its result says why it has no shape"
+        like "$(cat "$ERR")" 'observe.shape: cannot' "... and so does stderr"
+        exec {FILL_IN}>&-
+        wait "$FILL_PID"
+        sbx after-full --profile "$T/shape-on.yaml" -- /bin/true
+        num_ge "$(jqget "$J" .shape.syscalls.total)" 1 "emptied again, the next task has its shape"
+else
+        skip "a full task map: the task still runs" "no pinned program cache (bpffs)"
+fi
+
 assert_no_leftovers "shape"
 done_testing

@@ -32,6 +32,15 @@ void bpf_cache_close_fds(int *fds, size_t n) {
                 fds[i] = safe_close(fds[i]);
 }
 
+size_t bpf_cache_map_keys(int fd, void *keys, size_t key_size, size_t max) {
+        size_t n = 0;
+
+        while (n < max && bpf_map_get_next_key(fd, n == 0 ? NULL : (char *) keys + (n - 1) * key_size,
+                                               (char *) keys + n * key_size) == 0)
+                n++;
+        return n;
+}
+
 /* "<name>-" and the first 16 hex digits of SHA-256(object || layout). */
 static const char *subdir_name(BpfCacheSet *set) {
         char hex[65];

@@ -60,3 +60,8 @@ int bpf_cache_load(BpfCacheSet *set, int *progs, int *maps);
 int bpf_cache_drop(const char *name);
 
 void bpf_cache_close_fds(int *fds, size_t n);
+
+/* Up to max keys of the hash map fd (whole keys of key_size bytes): all of
+ * them first, so that the caller may then delete (get_next_key after a
+ * deleted key would start over). */
+size_t bpf_cache_map_keys(int fd, void *keys, size_t key_size, size_t max);

@@ -608,34 +608,19 @@ int egress_task_traffic(Egress *e, const EgressTask *t, EgressTraffic **ret, siz
  * or without our skb program linked (its supervisor died: its link fds
  * went with it). Any other failure: not known to be stale. mount_fd is
  * any fd on the cgroup2 mount; handle_type what cgroupfs hands out. */
-static bool cgroup_stale(const Egress *e, int mount_fd, int handle_type, uint64_t id) {
-        union {
-                struct file_handle fh;
-                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
-        } h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = handle_type };
+static bool cgroup_stale(const Egress *e, int mount_fd, uint64_t id) {
         _cleanup_close_ int fd = -EBADF;
         uint32_t ids[64], cnt = ELEMENTSOF(ids);
 
-        memcpy(h.fh.f_handle, &id, sizeof id);
-        fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        fd = cgroup_open_by_id(mount_fd, id);
         if (fd < 0)
-                return errno == ESTALE || errno == ENOENT;
+                return fd == -ESTALE || fd == -ENOENT;
         if (bpf_prog_query(fd, BPF_CGROUP_INET_EGRESS, 0, NULL, ids, &cnt) < 0)
                 return false; /* E2BIG: many programs, ours may be among them */
         for (uint32_t i = 0; i < cnt; i++)
                 if (ids[i] == e->skb_prog_id)
                         return false;
         return true;
-}
-
-/* Up to max keys of a hash map (whole keys of key_size bytes). */
-static size_t map_keys(int fd, void *keys, size_t key_size, size_t max) {
-        size_t n = 0;
-
-        while (n < max && bpf_map_get_next_key(fd, n == 0 ? NULL : (char *) keys + (n - 1) * key_size,
-                                               (char *) keys + n * key_size) == 0)
-                n++;
-        return n;
 }
 
 /* Deletes the entries of cgroups whose supervisor is gone, from the shared
@@ -645,29 +630,22 @@ static size_t map_keys(int fd, void *keys, size_t key_size, size_t max) {
  * maps are walked only when one is stale. Bounded by the map sizes. */
 static void sweep_stale(Egress *e, int cgroup_fd) {
         enum { MAX_IDS = 4096 }; /* max_entries of egress_tasks and egress_rings */
-        union {
-                struct file_handle fh;
-                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
-        } h = { .fh.handle_bytes = sizeof(uint64_t) };
         _cleanup_free_ uint64_t *ids = NULL;
         _cleanup_free_ struct egress_key *rkeys = NULL;
         _cleanup_free_ struct egress_traffic_key *tkeys = NULL;
         _cleanup_free_ struct egress_traffic_value *tvals = NULL;
         size_t n, n_stale = 0, n_rkeys = 0, n_tkeys = 0, rcap = 0;
-        int mnt_id;
 
         if (!e->cached)
-                return;
-        if (name_to_handle_at(cgroup_fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
                 return;
         ids = calloc(2 * MAX_IDS, sizeof *ids);
         if (!ids)
                 return;
-        n = map_keys(e->maps[MAP_RINGS], ids, sizeof *ids, MAX_IDS);
-        n += map_keys(e->maps[MAP_TASKS], ids + n, sizeof *ids, MAX_IDS);
+        n = bpf_cache_map_keys(e->maps[MAP_RINGS], ids, sizeof *ids, MAX_IDS);
+        n += bpf_cache_map_keys(e->maps[MAP_TASKS], ids + n, sizeof *ids, MAX_IDS);
         /* Stale ones to the front, each once. */
         for (size_t i = 0; i < n; i++)
-                if (!id_in(ids, n_stale, ids[i]) && cgroup_stale(e, cgroup_fd, h.fh.handle_type, ids[i]))
+                if (!id_in(ids, n_stale, ids[i]) && cgroup_stale(e, cgroup_fd, ids[i]))
                         ids[n_stale++] = ids[i];
         if (n_stale == 0)
                 return;
@@ -904,6 +882,22 @@ int cgroup_fd_id(int fd, uint64_t *ret) {
                 return -EOPNOTSUPP;
         memcpy(ret, h.fh.f_handle, sizeof(uint64_t));
         return 0;
+}
+
+int cgroup_open_by_id(int mount_fd, uint64_t id) {
+        union {
+                struct file_handle fh;
+                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+        } h = { .fh.handle_bytes = sizeof(uint64_t) };
+        int mnt_id, fd;
+
+        /* The handle type cgroupfs uses, from the directory we have. */
+        if (name_to_handle_at(mount_fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) < 0)
+                return -errno;
+        h.fh.handle_bytes = sizeof(uint64_t);
+        memcpy(h.fh.f_handle, &id, sizeof id);
+        fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 const char *egress_verdict_to_string(unsigned verdict) {

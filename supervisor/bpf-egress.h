@@ -126,5 +126,9 @@ EgressTask *egress_task_remove(Egress *e, EgressTask *t);
  * returns for its members). */
 int cgroup_fd_id(int fd, uint64_t *ret);
 
+/* The cgroup v2 directory of id, opened through mount_fd (any directory
+ * of the cgroup2 mount). -ESTALE or -ENOENT: that cgroup is gone. */
+int cgroup_open_by_id(int mount_fd, uint64_t id);
+
 const char *egress_verdict_to_string(unsigned verdict);
 const char *egress_hook_to_string(unsigned hook);

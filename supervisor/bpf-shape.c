@@ -54,6 +54,7 @@
 #include "basic/log.h"
 #include "basic/macro.h"
 #include "bpf-cache.h"
+#include "bpf-egress.h" /* cgroup_open_by_id() */
 #include "bpf-shape.h"
 #include "shape.skel.h"
 
@@ -536,18 +537,6 @@ static bool owner_gone(uint64_t owner) {
         return !streq(info.name, OWNER_MAP_NAME);
 }
 
-/* The keys of the task map, at most SHAPE_TASKS_MAX: all of them first,
- * then the caller deletes (get_next_key after a deleted key would start
- * over). */
-static size_t task_keys(Shape *s, uint64_t *ids) {
-        size_t n = 0;
-
-        while (n < SHAPE_TASKS_MAX &&
-               bpf_map_get_next_key(s->maps[MAP_TASKS], n == 0 ? NULL : &ids[n - 1], &ids[n]) == 0)
-                n++;
-        return n;
-}
-
 /* Deletes the entries of tasks whose supervisor is gone, from the shared
  * maps (nothing to do when they are private): their rings, then the task
  * entries. Bounded by the map size. */
@@ -562,7 +551,7 @@ static void sweep_stale(Shape *s) {
         v = malloc(sizeof *v);
         if (!ids || !v)
                 return;
-        n = task_keys(s, ids);
+        n = bpf_cache_map_keys(s->maps[MAP_TASKS], ids, sizeof *ids, SHAPE_TASKS_MAX);
         for (size_t i = 0; i < n; i++) {
                 if (bpf_map_lookup_elem(s->maps[MAP_TASKS], &ids[i], v) < 0 || v->owner == s->owner ||
                     !owner_gone(v->owner))
@@ -719,43 +708,26 @@ int shape_own_ring(Shape *s) {
         return 0;
 }
 
-/* Whether the cgroup of id is gone: its kernfs node id no longer opens
- * as a file handle on the cgroup2 mount of root_fd. Any other failure:
- * not known to be gone. */
-static bool cgroup_gone(int root_fd, int handle_type, uint64_t id) {
-        union {
-                struct file_handle fh;
-                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
-        } h = { .fh.handle_bytes = sizeof(uint64_t), .fh.handle_type = handle_type };
-        int fd;
+/* Any other failure than ESTALE/ENOENT: not known to be gone. */
+static bool cgroup_gone(int mount_fd, uint64_t id) {
+        int fd = cgroup_open_by_id(mount_fd, id);
 
-        memcpy(h.fh.f_handle, &id, sizeof id);
-        fd = open_by_handle_at(root_fd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd >= 0) {
+        if (fd >= 0)
                 (void) close(fd);
-                return false;
-        }
-        return errno == ESTALE || errno == ENOENT;
+        return fd == -ESTALE || fd == -ENOENT;
 }
 
 int shape_sweep_orphans(Shape *s, int cgroup2_root_fd) {
-        union {
-                struct file_handle fh;
-                char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
-        } root = { .fh.handle_bytes = sizeof(uint64_t) };
         _cleanup_free_ uint64_t *ids = NULL;
         _cleanup_free_ struct shape_task *v = NULL;
         size_t n = 0;
-        int mnt_id, swept = 0;
+        int swept = 0;
 
-        /* The handle type cgroupfs uses, from the root itself. */
-        if (name_to_handle_at(cgroup2_root_fd, "", &root.fh, &mnt_id, AT_EMPTY_PATH) < 0)
-                return -errno;
         ids = calloc(SHAPE_TASKS_MAX, sizeof *ids);
         v = malloc(sizeof *v);
         if (!ids || !v)
                 return -ENOMEM;
-        n = task_keys(s, ids);
+        n = bpf_cache_map_keys(s->maps[MAP_TASKS], ids, sizeof *ids, SHAPE_TASKS_MAX);
         for (size_t i = 0; i < n; i++) {
                 bool ours = false;
 
@@ -763,7 +735,7 @@ int shape_sweep_orphans(Shape *s, int cgroup2_root_fd) {
                         continue;
                 for (ShapeTask *t = s->tasks; t && !ours; t = t->next)
                         ours = t->cgroup_id == ids[i];
-                if (ours || !cgroup_gone(cgroup2_root_fd, root.fh.handle_type, ids[i]))
+                if (ours || !cgroup_gone(cgroup2_root_fd, ids[i]))
                         continue;
                 log_debug("bpf-shape: sweeping the entries of cgroup %" PRIu64 ", which is gone", ids[i]);
                 (void) bpf_map_delete_elem(s->maps[MAP_RINGS], &ids[i]);
